@@ -1,0 +1,219 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// RoleKind is the kind of a declared role.
+// +kubebuilder:validation:Enum=Role;ClusterRole
+type RoleKind string
+
+const (
+	// KindRole is a namespaced rbac.authorization.k8s.io Role.
+	KindRole RoleKind = "Role"
+	// KindClusterRole is a cluster-scoped rbac.authorization.k8s.io ClusterRole.
+	KindClusterRole RoleKind = "ClusterRole"
+)
+
+// BindingKind is the kind of a declared binding.
+// +kubebuilder:validation:Enum=RoleBinding;ClusterRoleBinding
+type BindingKind string
+
+const (
+	// KindRoleBinding is a namespaced rbac.authorization.k8s.io RoleBinding.
+	KindRoleBinding BindingKind = "RoleBinding"
+	// KindClusterRoleBinding is a cluster-scoped rbac.authorization.k8s.io ClusterRoleBinding.
+	KindClusterRoleBinding BindingKind = "ClusterRoleBinding"
+)
+
+// RBACGroup is the API group of RBAC objects, and the apiGroup of User and Group subjects.
+const RBACGroup = "rbac.authorization.k8s.io"
+
+// PolicyRule is an RBAC rule, with the same fields as rbac.authorization.k8s.io/v1
+// PolicyRule so rules can be copied from a Role. A rule names either resources or
+// nonResourceURLs.
+//
+// +kubebuilder:validation:XValidation:rule="(has(self.resources) && size(self.resources) > 0) != (has(self.nonResourceURLs) && size(self.nonResourceURLs) > 0)",message="a rule names either resources (with apiGroups) or nonResourceURLs, not both and not neither"
+// +kubebuilder:validation:XValidation:rule="!has(self.resources) || size(self.resources) == 0 || (has(self.apiGroups) && size(self.apiGroups) > 0)",message="a rule with resources needs apiGroups: use [\"\"] for the core group"
+type PolicyRule struct {
+	// verbs the rule allows, such as get, list, watch, create, update, patch, delete, or * for all.
+	// +listType=atomic
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=32
+	// +kubebuilder:validation:items:MinLength=1
+	// +kubebuilder:validation:items:MaxLength=64
+	// +required
+	Verbs []string `json:"verbs"`
+
+	// apiGroups the resources belong to; "" is the core group and * all groups.
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MaxLength=253
+	// +optional
+	APIGroups []string `json:"apiGroups,omitempty"`
+
+	// resources the rule applies to, with subresources as resource/subresource (pods/exec); * for all.
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MinLength=1
+	// +kubebuilder:validation:items:MaxLength=253
+	// +optional
+	Resources []string `json:"resources,omitempty"`
+
+	// resourceNames restricts the rule to these object names.
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MinLength=1
+	// +kubebuilder:validation:items:MaxLength=253
+	// +optional
+	ResourceNames []string `json:"resourceNames,omitempty"`
+
+	// nonResourceURLs are URL paths such as /healthz or /metrics; a trailing * matches a prefix.
+	// Only ClusterRoles may carry them.
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MinLength=1
+	// +kubebuilder:validation:items:MaxLength=1024
+	// +optional
+	NonResourceURLs []string `json:"nonResourceURLs,omitempty"`
+}
+
+// AggregationRule selects the ClusterRoles whose rules an aggregated ClusterRole
+// collects. An aggregated ClusterRole is compared by this rule, never by its rules,
+// because the controller-manager rewrites its rules.
+type AggregationRule struct {
+	// clusterRoleSelectors select the ClusterRoles to aggregate.
+	// +listType=atomic
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=16
+	// +required
+	ClusterRoleSelectors []metav1.LabelSelector `json:"clusterRoleSelectors"`
+}
+
+// DesiredRole is a Role or ClusterRole that must exist with exactly these rules
+// (compared semantically), or with this aggregation rule.
+//
+// +kubebuilder:validation:XValidation:rule="has(self.rules) != has(self.aggregationRule)",message="a role declares either rules or aggregationRule, not both and not neither"
+// +kubebuilder:validation:XValidation:rule="!has(self.aggregationRule) || self.kind == 'ClusterRole'",message="only a ClusterRole may have an aggregationRule"
+// +kubebuilder:validation:XValidation:rule="self.kind == 'ClusterRole' || !has(self.rules) || self.rules.all(r, !has(r.nonResourceURLs) || size(r.nonResourceURLs) == 0)",message="a Role cannot carry nonResourceURLs: declare a ClusterRole instead"
+type DesiredRole struct {
+	// kind is Role or ClusterRole.
+	// +required
+	Kind RoleKind `json:"kind"`
+
+	// name of the role, a valid RBAC object name.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[^/%]+$`
+	// +required
+	Name string `json:"name"`
+
+	// rules the role must grant, no more and no less. Order, duplicates and
+	// splitting or merging rules are not drift.
+	// +listType=atomic
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=64
+	// +optional
+	Rules []PolicyRule `json:"rules,omitempty"`
+
+	// aggregationRule, for an aggregated ClusterRole, replaces rules.
+	// +optional
+	AggregationRule *AggregationRule `json:"aggregationRule,omitempty"`
+}
+
+// SubjectKind is the kind of an RBAC subject.
+// +kubebuilder:validation:Enum=User;Group;ServiceAccount
+type SubjectKind string
+
+const (
+	// SubjectUser is a user name as the authenticator reports it.
+	SubjectUser SubjectKind = "User"
+	// SubjectGroup is a group name as the authenticator reports it.
+	SubjectGroup SubjectKind = "Group"
+	// SubjectServiceAccount is a ServiceAccount in a namespace.
+	SubjectServiceAccount SubjectKind = "ServiceAccount"
+)
+
+// Subject is an RBAC subject: a User, a Group, or a ServiceAccount.
+//
+// +kubebuilder:validation:XValidation:rule="self.kind != 'ServiceAccount' || (has(self.__namespace__) && self.__namespace__ != '')",message="a ServiceAccount subject needs namespace"
+// +kubebuilder:validation:XValidation:rule="self.kind != 'ServiceAccount' || !has(self.apiGroup) || self.apiGroup == ''",message="a ServiceAccount subject has an empty apiGroup"
+// +kubebuilder:validation:XValidation:rule="self.kind == 'ServiceAccount' || (has(self.apiGroup) && self.apiGroup == 'rbac.authorization.k8s.io')",message="a User or Group subject needs apiGroup: rbac.authorization.k8s.io"
+// +kubebuilder:validation:XValidation:rule="self.kind == 'ServiceAccount' || !has(self.__namespace__) || self.__namespace__ == ''",message="only a ServiceAccount subject has a namespace"
+type Subject struct {
+	// kind is User, Group or ServiceAccount.
+	// +required
+	Kind SubjectKind `json:"kind"`
+
+	// apiGroup is rbac.authorization.k8s.io for User and Group, and empty for ServiceAccount.
+	// +kubebuilder:validation:MaxLength=253
+	// +optional
+	APIGroup string `json:"apiGroup,omitempty"`
+
+	// name of the user, group or ServiceAccount.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +required
+	Name string `json:"name"`
+
+	// namespace of a ServiceAccount subject.
+	// +kubebuilder:validation:MaxLength=63
+	// +optional
+	Namespace string `json:"namespace,omitempty"`
+}
+
+// RoleRef names the role a binding grants.
+type RoleRef struct {
+	// kind is Role or ClusterRole.
+	// +required
+	Kind RoleKind `json:"kind"`
+
+	// name of the role.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +required
+	Name string `json:"name"`
+}
+
+// DesiredBinding is a RoleBinding or ClusterRoleBinding that must exist, granting
+// roleRef to exactly these subjects.
+//
+// +kubebuilder:validation:XValidation:rule="self.kind == 'RoleBinding' || self.roleRef.kind == 'ClusterRole'",message="a ClusterRoleBinding can only reference a ClusterRole: set roleRef.kind to ClusterRole"
+type DesiredBinding struct {
+	// kind is RoleBinding or ClusterRoleBinding.
+	// +required
+	Kind BindingKind `json:"kind"`
+
+	// name of the binding.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[^/%]+$`
+	// +required
+	Name string `json:"name"`
+
+	// roleRef is the role the binding grants. It cannot change on a live binding.
+	// +required
+	RoleRef RoleRef `json:"roleRef"`
+
+	// subjects the binding must name, no more and no less.
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=128
+	// +optional
+	Subjects []Subject `json:"subjects,omitempty"`
+}
+
+// SubjectCeiling is the most one subject may be granted through every binding in
+// scope together, directly or through its groups.
+type SubjectCeiling struct {
+	// subject the ceiling applies to.
+	// +required
+	Subject Subject `json:"subject"`
+
+	// rules are the ceiling: every permission granted to the subject in scope must be
+	// covered by one of them. A grant through a RoleBinding is checked in its namespace
+	// only. No rules means the subject may be granted nothing in scope.
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=64
+	// +optional
+	Rules []PolicyRule `json:"rules,omitempty"`
+}
