@@ -136,10 +136,10 @@ const (
 
 // Subject is an RBAC subject: a User, a Group, or a ServiceAccount.
 //
-// +kubebuilder:validation:XValidation:rule="self.kind != 'ServiceAccount' || (has(self.__namespace__) && self.__namespace__ != '')",message="a ServiceAccount subject needs namespace"
-// +kubebuilder:validation:XValidation:rule="self.kind != 'ServiceAccount' || !has(self.apiGroup) || self.apiGroup == ''",message="a ServiceAccount subject has an empty apiGroup"
+// +kubebuilder:validation:XValidation:rule="self.kind != 'ServiceAccount' || (has(self.__namespace__) && size(self.__namespace__) > 0)",message="a ServiceAccount subject needs namespace"
+// +kubebuilder:validation:XValidation:rule="self.kind != 'ServiceAccount' || !has(self.apiGroup) || size(self.apiGroup) == 0",message="a ServiceAccount subject has an empty apiGroup"
 // +kubebuilder:validation:XValidation:rule="self.kind == 'ServiceAccount' || (has(self.apiGroup) && self.apiGroup == 'rbac.authorization.k8s.io')",message="a User or Group subject needs apiGroup: rbac.authorization.k8s.io"
-// +kubebuilder:validation:XValidation:rule="self.kind == 'ServiceAccount' || !has(self.__namespace__) || self.__namespace__ == ''",message="only a ServiceAccount subject has a namespace"
+// +kubebuilder:validation:XValidation:rule="self.kind == 'ServiceAccount' || !has(self.__namespace__) || size(self.__namespace__) == 0",message="only a ServiceAccount subject has a namespace"
 type Subject struct {
 	// kind is User, Group or ServiceAccount.
 	// +required

@@ -65,7 +65,7 @@ type RoleBaselineSpec struct {
 	// subjects are per-subject permission ceilings: the most a user, group or
 	// ServiceAccount may be granted through all bindings in scope together.
 	// +kubebuilder:validation:MaxItems=128
-	// +kubebuilder:validation:XValidation:rule="self.all(c, self.exists_one(o, o.subject.kind == c.subject.kind && o.subject.name == c.subject.name && (has(o.subject.__namespace__) ? o.subject.__namespace__ : '') == (has(c.subject.__namespace__) ? c.subject.__namespace__ : '')))",message="spec.subjects lists the same subject twice: merge its rules into one ceiling"
+	// +kubebuilder:validation:XValidation:rule="self.all(c, self.exists_one(o, o.subject.kind == c.subject.kind && o.subject.name == c.subject.name && has(o.subject.__namespace__) == has(c.subject.__namespace__) && (!has(o.subject.__namespace__) || o.subject.__namespace__ == c.subject.__namespace__)))",message="spec.subjects lists the same subject twice: merge its rules into one ceiling"
 	// +optional
 	Subjects []SubjectCeiling `json:"subjects,omitempty"`
 
