@@ -1,0 +1,157 @@
+package drift
+
+import (
+	"fmt"
+	"testing"
+
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
+)
+
+// benchRuleSets are the rule sets roles are stamped from, the way charts and
+// operators stamp the same roles into many namespaces. Some are dangerous on purpose.
+var benchRuleSets = [][]rbacv1.PolicyRule{
+	{readPods},
+	{pr(ss(""), ss("configmaps", "services", "endpoints"), ss("get", "list", "watch"))},
+	{pr(ss("apps"), ss("deployments", "replicasets", "statefulsets"), ss("get", "list", "watch", "update", "patch"))},
+	{pr(ss(""), ss("secrets"), ss("get"))},
+	{pr(ss(""), ss("pods/exec", "pods/log"), ss("get", "create"))},
+	{pr(ss("batch"), ss("jobs", "cronjobs"), ss("get", "list", "create", "delete"))},
+	{pr(ss("coordination.k8s.io"), ss("leases"), ss("get", "create", "update")), pr(ss(""), ss("events"), ss("create", "patch"))},
+	{pr(ss("networking.k8s.io"), ss("ingresses", "networkpolicies"), ss("get", "list", "watch"))},
+	{pr(ss("example.com"), ss("widgets", "widgets/status"), ss("*"))},
+	{pr(ss("monitoring.coreos.com"), ss("servicemonitors", "prometheusrules"), ss("get", "list", "watch", "create", "update", "delete"))},
+}
+
+// benchSnapshot builds about n RBAC objects: per namespace 45 Roles and 45
+// RoleBindings, plus ClusterRoles and ClusterRoleBindings for a tenth of n; half of
+// the namespaces are selected by the baseline. The baseline declares three Roles,
+// two RoleBindings, a ClusterRole and a ClusterRoleBinding, three ceilings, every
+// guardrail, and drifts in a few namespaces.
+func benchSnapshot(n int) (*v1alpha1.RoleBaselineSpec, *Snapshot) {
+	const perNS = 90
+	cluster := n / 10
+	nss := (n - cluster) / perNS
+	s := &Snapshot{}
+	team := []rbacv1.Subject{group("team"), serviceAccount("", "deployer"), user("alice")}
+	for i := 0; i < nss; i++ {
+		ns := fmt.Sprintf("ns-%04d", i)
+		tier := "dev"
+		if i%2 == 0 {
+			tier = "prod"
+		}
+		s.Namespaces = append(s.Namespaces, namespace(ns, "tier", tier))
+		for j := 0; j < perNS/2; j++ {
+			name := fmt.Sprintf("role-%02d", j)
+			rules := benchRuleSets[(i+j)%len(benchRuleSets)]
+			if j < 3 {
+				rules = benchRuleSets[j] // the declared roles
+				if i%50 == 1 && j == 0 {
+					rules = append(rules[:len(rules):len(rules)], pr(ss(""), ss("pods"), ss("delete")))
+				}
+			}
+			s.Roles = append(s.Roles, role(ns, name, rules...))
+			ref := roleRef("Role", name)
+			if j%5 == 4 {
+				ref = roleRef("ClusterRole", fmt.Sprintf("shared-%03d", j))
+			}
+			subjects := []rbacv1.Subject{team[j%len(team)], user(fmt.Sprintf("user-%d", j))}
+			s.RoleBindings = append(s.RoleBindings, roleBinding(ns, fmt.Sprintf("binding-%02d", j), ref, subjects...))
+		}
+	}
+	for j := 0; j < cluster/2; j++ {
+		name := fmt.Sprintf("shared-%03d", j)
+		s.ClusterRoles = append(s.ClusterRoles, clusterRole(name, benchRuleSets[j%len(benchRuleSets)]...))
+		s.ClusterRoleBindings = append(s.ClusterRoleBindings, clusterRoleBinding(fmt.Sprintf("crb-%03d", j),
+			roleRef("ClusterRole", name), user(fmt.Sprintf("cluster-user-%d", j))))
+	}
+	spec := &v1alpha1.RoleBaselineSpec{
+		Scope: v1alpha1.Scope{ClusterScoped: true, NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"tier": "prod"}}},
+		Roles: []v1alpha1.DesiredRole{
+			{Kind: v1alpha1.KindRole, Name: "role-00", Rules: apiRules(benchRuleSets[0]...)},
+			{Kind: v1alpha1.KindRole, Name: "role-01", Rules: apiRules(benchRuleSets[1]...)},
+			{Kind: v1alpha1.KindRole, Name: "role-02", Rules: apiRules(benchRuleSets[2]...)},
+			{Kind: v1alpha1.KindClusterRole, Name: "shared-000", Rules: apiRules(benchRuleSets[0]...)},
+		},
+		Bindings: []v1alpha1.DesiredBinding{
+			{Kind: v1alpha1.KindRoleBinding, Name: "binding-00", RoleRef: v1alpha1.RoleRef{Kind: v1alpha1.KindRole, Name: "role-00"}, Subjects: apiSubjects(group("team"), user("user-0"))},
+			{Kind: v1alpha1.KindRoleBinding, Name: "binding-01", RoleRef: v1alpha1.RoleRef{Kind: v1alpha1.KindRole, Name: "role-01"}, Subjects: apiSubjects(serviceAccount("x", "deployer"), user("user-1"))},
+			{Kind: v1alpha1.KindClusterRoleBinding, Name: "crb-000", RoleRef: v1alpha1.RoleRef{Kind: v1alpha1.KindClusterRole, Name: "shared-000"}, Subjects: apiSubjects(user("cluster-user-0"))},
+		},
+		Subjects: []v1alpha1.SubjectCeiling{
+			{Subject: apiSubject(group("team")), Rules: apiRules(pr(ss("", "apps"), ss("*"), ss("get", "list", "watch")))},
+			{Subject: apiSubject(user("alice")), Rules: apiRules(benchRuleSets[2]...)},
+			{Subject: apiSubject(user("user-3")), Rules: apiRules(benchRuleSets[3]...)},
+		},
+	}
+	return spec, s
+}
+
+var benchSizes = []int{1000, 10000, 20000}
+
+func objectCount(s *Snapshot) int {
+	return len(s.Roles) + len(s.ClusterRoles) + len(s.RoleBindings) + len(s.ClusterRoleBindings)
+}
+
+// BenchmarkEvaluate is a full evaluation of one baseline from a cold start.
+func BenchmarkEvaluate(b *testing.B) {
+	for _, n := range benchSizes {
+		spec, snap := benchSnapshot(n)
+		b.Run(fmt.Sprintf("objects=%d", objectCount(snap)), func(b *testing.B) {
+			b.ReportAllocs()
+			var fs []Finding
+			for b.Loop() {
+				fs, _ = Evaluate(spec, snap, nil)
+			}
+			b.ReportMetric(float64(len(fs)), "findings")
+		})
+	}
+}
+
+// BenchmarkUpsert re-evaluates after one object changed and reads what a status
+// patch needs (top 100 findings and the counts). It alternates a drifting and a
+// clean version of the object so every iteration changes the findings.
+func BenchmarkUpsert(b *testing.B) {
+	for _, n := range benchSizes {
+		spec, snap := benchSnapshot(n)
+		e, err := NewEvaluator(spec, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		e.Load(snap)
+		clean := role("ns-0000", "role-00", benchRuleSets[0]...)
+		drifted := role("ns-0000", "role-00", append(benchRuleSets[0][:1:1], pr(ss(""), ss("secrets"), ss("list")))...)
+		// A shared ClusterRole granted to the team group by many RoleBindings: the
+		// widest fan-out a single change has in this snapshot.
+		shared := clusterRole("shared-004", benchRuleSets[4]...)
+		sharedWide := clusterRole("shared-004", append(benchRuleSets[4][:1:1], pr(ss(""), ss("nodes"), ss("delete")))...)
+		ns := namespace("ns-0001", "tier", "dev")
+		nsProd := namespace("ns-0001", "tier", "prod")
+		for _, c := range []struct {
+			name string
+			objs [2]any
+		}{
+			{"role", [2]any{&drifted, &clean}},
+			{"shared-clusterrole", [2]any{&sharedWide, &shared}},
+			{"namespace-relabel", [2]any{&nsProd, &ns}},
+		} {
+			b.Run(fmt.Sprintf("objects=%d/%s", objectCount(snap), c.name), func(b *testing.B) {
+				b.ReportAllocs()
+				i := 0
+				for b.Loop() {
+					if _, err := e.Upsert(c.objs[i%2].(runtimeObject)); err != nil {
+						b.Fatal(err)
+					}
+					_, _ = e.Top(100)
+					_ = e.Counts()
+					i++
+				}
+			})
+		}
+	}
+}
+
+type runtimeObject = runtime.Object

@@ -1,0 +1,74 @@
+package drift
+
+import (
+	"hash/maphash"
+
+	rbacv1 "k8s.io/api/rbac/v1"
+
+	"github.com/rbac-guardrails/rbac-guardrails/internal/guardrails"
+)
+
+// The same rule lists recur across a cluster (one chart stamps the same Role into
+// every namespace), and the coverage checks are the costly part of an evaluation.
+// These caches are keyed by the content of the rules, so they never go stale; a hit
+// is confirmed by comparing the rules, so a hash collision only costs a recompute.
+
+type ruleHasher struct{ seed maphash.Seed }
+
+func (h ruleHasher) sum(rules []rbacv1.PolicyRule) uint64 {
+	var m maphash.Hash
+	m.SetSeed(h.seed)
+	for i := range rules {
+		r := &rules[i]
+		for _, f := range [...][]string{r.Verbs, r.APIGroups, r.Resources, r.ResourceNames, r.NonResourceURLs} {
+			for _, s := range f {
+				m.WriteString(s)
+				m.WriteByte(0)
+			}
+			m.WriteByte(1)
+		}
+		m.WriteByte(2)
+	}
+	return m.Sum64()
+}
+
+// guardHit caches the guardrail matches of one rule list, with the text of each.
+type guardHit struct {
+	rules   []rbacv1.PolicyRule
+	matches []guardrails.Match
+	texts   []string
+}
+
+type ceilKey struct {
+	ceiling int
+	hash    uint64
+	viaRB   bool
+}
+
+// ceilHit caches the rules beyond one ceiling of one rule list.
+type ceilHit struct {
+	rules  []rbacv1.PolicyRule
+	beyond []rbacv1.PolicyRule
+	text   string
+}
+
+// caches are per Evaluator; they are cleared when they outgrow the live state, so
+// memory stays linear in the objects held.
+type caches struct {
+	hasher ruleHasher
+	guard  map[uint64]*guardHit
+	ceil   map[ceilKey]*ceilHit
+}
+
+func newCaches() caches {
+	return caches{hasher: ruleHasher{maphash.MakeSeed()}, guard: map[uint64]*guardHit{}, ceil: map[ceilKey]*ceilHit{}}
+}
+
+func (c *caches) trim(limit int) {
+	if len(c.guard) > limit {
+		clear(c.guard)
+	}
+	if len(c.ceil) > limit {
+		clear(c.ceil)
+	}
+}

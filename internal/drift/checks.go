@@ -1,0 +1,142 @@
+package drift
+
+import (
+	"fmt"
+	"strings"
+
+	rbacv1 "k8s.io/api/rbac/v1"
+
+	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
+	"github.com/rbac-guardrails/rbac-guardrails/internal/guardrails"
+)
+
+// The checks below are small pure functions over one live object and the compiled
+// baseline; each returns the findings of one kind of departure.
+
+func newFinding(t v1alpha1.FindingType, ref ObjectRef, msg string) Finding {
+	return Finding{Type: t, Object: ref, Severity: typeSeverity[t], Message: msg}
+}
+
+// checkMissing: a declared object that should exist at ref does not.
+func checkMissing(ref ObjectRef) Finding {
+	return newFinding(v1alpha1.FindingMissing, ref, ref.String()+" is declared by the baseline but does not exist")
+}
+
+// checkUnexpected: an in-scope object the baseline does not declare.
+func checkUnexpected(ref ObjectRef) Finding {
+	return newFinding(v1alpha1.FindingUnexpected, ref, ref.String()+" is in scope but not declared by the baseline")
+}
+
+// checkRoleRules compares a declared role with a live one, by aggregationRule for
+// aggregated ClusterRoles and semantically by rules otherwise.
+func checkRoleRules(d *desiredRole, ent *entry) []Finding {
+	var out []Finding
+	ref := ent.ref
+	if d.agg != nil {
+		if ent.agg == nil {
+			return []Finding{newFinding(v1alpha1.FindingRulesRemoved, ref, fmt.Sprintf(
+				"%s has no aggregationRule; the baseline declares it aggregated from ClusterRoles matching %s",
+				ref, strings.Join(selectorKeys(d.agg.ClusterRoleSelectors), " | ")))}
+		}
+		extra, missing := diffAggregation(d.agg, ent.agg)
+		if len(extra) > 0 {
+			out = append(out, newFinding(v1alpha1.FindingRulesAdded, ref, fmt.Sprintf(
+				"%s aggregationRule also selects ClusterRoles matching %s", ref, strings.Join(extra, " | "))))
+		}
+		if len(missing) > 0 {
+			out = append(out, newFinding(v1alpha1.FindingRulesRemoved, ref, fmt.Sprintf(
+				"%s aggregationRule no longer selects ClusterRoles matching %s", ref, strings.Join(missing, " | "))))
+		}
+		return out
+	}
+	if ent.agg != nil && len(ent.agg.ClusterRoleSelectors) > 0 {
+		// Its rules are written by the aggregation controller, so comparing them would
+		// report whatever happens to be aggregated; the aggregationRule itself is the drift.
+		return []Finding{newFinding(v1alpha1.FindingRulesAdded, ref, fmt.Sprintf(
+			"%s is aggregated (aggregationRule selects ClusterRoles matching %s) but the baseline declares plain rules",
+			ref, strings.Join(selectorKeys(ent.agg.ClusterRoleSelectors), " | ")))}
+	}
+	added, removed := diffRules(d.rules, ent.rules)
+	if len(added) > 0 {
+		f := newFinding(v1alpha1.FindingRulesAdded, ref, ref.String()+" grants rules the baseline does not declare: "+describeRules(added))
+		f.Rules = added
+		out = append(out, f)
+	}
+	if len(removed) > 0 {
+		f := newFinding(v1alpha1.FindingRulesRemoved, ref, ref.String()+" lacks declared rules: "+describeRules(removed))
+		f.Rules = removed
+		out = append(out, f)
+	}
+	return out
+}
+
+// checkRoleGuardrails reports each enabled catalog rule the role's rules match (hit
+// holds the matches of these rules). The violation is reported on the role only:
+// bindings granting it are not repeated.
+func checkRoleGuardrails(p *policy, ent *entry, hit *guardHit) []Finding {
+	var out []Finding
+	for i, m := range hit.matches {
+		if p.exemptObject(m.ID, ent.ref) {
+			continue
+		}
+		out = append(out, Finding{Type: v1alpha1.FindingGuardrailViolation, Object: ent.ref, Severity: p.severity[m.ID],
+			Guardrail: m.ID, Rules: m.Rules, Message: ent.ref.String() + hit.texts[i]})
+	}
+	return out
+}
+
+// guardrailText is the message of a role guardrail match, after the object's name.
+func guardrailText(m guardrails.Match) string {
+	r, _ := guardrails.Lookup(m.ID)
+	what := describeRules(m.Requests)
+	if what == "" {
+		what = describeRules(m.Rules)
+	}
+	return fmt.Sprintf(" violates guardrail %s (%s, %s): %s", m.ID, r.Title, r.Reference, what)
+}
+
+// checkBindingShape compares a declared binding with a live one: roleRef and subjects.
+func checkBindingShape(d *v1alpha1.DesiredBinding, ent *entry) []Finding {
+	var out []Finding
+	ref := ent.ref
+	if string(d.RoleRef.Kind) != ent.roleRef.Kind || d.RoleRef.Name != ent.roleRef.Name {
+		out = append(out, newFinding(v1alpha1.FindingRoleRefChanged, ref, fmt.Sprintf(
+			"%s grants %s %s; the baseline declares %s %s", ref, ent.roleRef.Kind, ent.roleRef.Name, d.RoleRef.Kind, d.RoleRef.Name)))
+	}
+	added, removed := diffSubjects(d.Subjects, ent.subjects, ent.ref.Namespace)
+	if len(added) > 0 {
+		f := newFinding(v1alpha1.FindingSubjectsAdded, ref, ref.String()+" names subjects the baseline does not declare: "+describeSubjects(added))
+		f.Subjects = added
+		out = append(out, f)
+	}
+	if len(removed) > 0 {
+		f := newFinding(v1alpha1.FindingSubjectsRemoved, ref, ref.String()+" lacks declared subjects: "+describeSubjects(removed))
+		f.Subjects = removed
+		out = append(out, f)
+	}
+	return out
+}
+
+// checkBindingGuardrails reports binding catalog rules (cluster-admin-binding,
+// anonymous-binding) for the subjects no exception allows.
+func checkBindingGuardrails(p *policy, ent *entry) []Finding {
+	var out []Finding
+	for _, m := range guardrails.MatchBindings(*ent.roleRef, ent.subjects, p.enabled) {
+		var bad []rbacv1.Subject
+		for _, s := range m.Subjects {
+			n := normalizeSubject(s, ent.ref.Namespace)
+			if !p.exemptSubject(m.ID, ent.ref, n) {
+				bad = append(bad, n)
+			}
+		}
+		if len(bad) == 0 {
+			continue
+		}
+		r, _ := guardrails.Lookup(m.ID)
+		out = append(out, Finding{Type: v1alpha1.FindingGuardrailViolation, Object: ent.ref, Severity: p.severity[m.ID],
+			Guardrail: m.ID, Subjects: bad,
+			Message: fmt.Sprintf("%s violates guardrail %s (%s, %s): grants %s %s to %s",
+				ent.ref, m.ID, r.Title, r.Reference, ent.roleRef.Kind, ent.roleRef.Name, describeSubjects(bad))})
+	}
+	return out
+}

@@ -1,0 +1,235 @@
+package drift
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	rbacv1 "k8s.io/api/rbac/v1"
+
+	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
+)
+
+// API caps of v1alpha1.Finding.
+const (
+	MaxFindingRules    = 10
+	MaxFindingSubjects = 10
+	MaxMessageLength   = 1024
+)
+
+// typeSeverity is the severity of drift and ceiling findings; guardrail findings take
+// the severity of their catalog rule. Added privilege ranks above lost privilege.
+var typeSeverity = map[v1alpha1.FindingType]v1alpha1.Severity{
+	v1alpha1.FindingMissing:         v1alpha1.SeverityMedium,
+	v1alpha1.FindingRulesAdded:      v1alpha1.SeverityHigh,
+	v1alpha1.FindingRulesRemoved:    v1alpha1.SeverityLow,
+	v1alpha1.FindingSubjectsAdded:   v1alpha1.SeverityHigh,
+	v1alpha1.FindingSubjectsRemoved: v1alpha1.SeverityLow,
+	v1alpha1.FindingRoleRefChanged:  v1alpha1.SeverityHigh,
+	v1alpha1.FindingUnexpected:      v1alpha1.SeverityMedium,
+	v1alpha1.FindingExceedsCeiling:  v1alpha1.SeverityHigh,
+}
+
+// CompareFindings orders findings most severe first, then by type, object kind,
+// namespace, name, guardrail and subject; the message breaks remaining ties so the
+// order is total.
+func CompareFindings(a, b *Finding) int {
+	if c := cmpInt(sevRank(a.Severity), sevRank(b.Severity)); c != 0 {
+		return c
+	}
+	if c := cmpInt(typRank(a.Type), typRank(b.Type)); c != 0 {
+		return c
+	}
+	for _, p := range [...][2]string{{a.Object.Kind, b.Object.Kind}, {a.Object.Namespace, b.Object.Namespace},
+		{a.Object.Name, b.Object.Name}, {string(a.Guardrail), string(b.Guardrail)}} {
+		if c := strings.Compare(p[0], p[1]); c != 0 {
+			return c
+		}
+	}
+	switch {
+	case a.Subject == nil && b.Subject != nil:
+		return -1
+	case a.Subject != nil && b.Subject == nil:
+		return 1
+	case a.Subject != nil:
+		if c := compareSubjects(*a.Subject, *b.Subject); c != 0 {
+			return c
+		}
+	}
+	if c := strings.Compare(a.Message, b.Message); c != 0 {
+		return c
+	}
+	if c := slices.CompareFunc(a.Rules, b.Rules, compareRules); c != 0 {
+		return c
+	}
+	return slices.CompareFunc(a.Subjects, b.Subjects, compareSubjects)
+}
+
+func sevRank(s v1alpha1.Severity) int {
+	switch s {
+	case v1alpha1.SeverityCritical:
+		return 0
+	case v1alpha1.SeverityHigh:
+		return 1
+	case v1alpha1.SeverityMedium:
+		return 2
+	case v1alpha1.SeverityLow:
+		return 3
+	}
+	return 4
+}
+
+// typRank orders types as the API declares them.
+func typRank(t v1alpha1.FindingType) int {
+	switch t {
+	case v1alpha1.FindingMissing:
+		return 0
+	case v1alpha1.FindingRulesAdded:
+		return 1
+	case v1alpha1.FindingRulesRemoved:
+		return 2
+	case v1alpha1.FindingSubjectsAdded:
+		return 3
+	case v1alpha1.FindingSubjectsRemoved:
+		return 4
+	case v1alpha1.FindingRoleRefChanged:
+		return 5
+	case v1alpha1.FindingUnexpected:
+		return 6
+	case v1alpha1.FindingExceedsCeiling:
+		return 7
+	case v1alpha1.FindingGuardrailViolation:
+		return 8
+	case v1alpha1.FindingUnusedPermission:
+		return 9
+	}
+	return 10
+}
+
+func cmpInt(a, b int) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// SortFindings sorts findings in place in the order of CompareFindings.
+func SortFindings(fs []Finding) {
+	slices.SortFunc(fs, func(a, b Finding) int { return CompareFindings(&a, &b) })
+}
+
+// sortedCopy returns the findings sorted, sorting pointers so the large structs
+// move once rather than at every swap.
+func sortedCopy(fs []*Finding) []Finding {
+	slices.SortFunc(fs, CompareFindings)
+	out := make([]Finding, len(fs))
+	for i, f := range fs {
+		out[i] = *f
+	}
+	return out
+}
+
+// ToAPI converts a finding to the API type, keeping to its caps: at most 10 rules and
+// 10 subjects (the message says how many were left out) and a message of at most
+// 1024 bytes.
+func (f *Finding) ToAPI() v1alpha1.Finding {
+	out := v1alpha1.Finding{
+		Type:      f.Type,
+		Object:    v1alpha1.ObjectReference{Kind: f.Object.Kind, Namespace: f.Object.Namespace, Name: f.Object.Name},
+		Severity:  f.Severity,
+		Guardrail: f.Guardrail,
+	}
+	if f.Subject != nil {
+		s := toAPISubject(*f.Subject)
+		out.Subject = &s
+	}
+	msg := f.Message
+	for i, r := range f.Rules {
+		if i == MaxFindingRules {
+			msg += fmt.Sprintf(" (%d more rules not listed)", len(f.Rules)-MaxFindingRules)
+			break
+		}
+		out.Rules = append(out.Rules, toAPIRule(r))
+	}
+	for i, s := range f.Subjects {
+		if i == MaxFindingSubjects {
+			msg += fmt.Sprintf(" (%d more subjects not listed)", len(f.Subjects)-MaxFindingSubjects)
+			break
+		}
+		out.Subjects = append(out.Subjects, toAPISubject(s))
+	}
+	out.Message = truncate(msg, MaxMessageLength)
+	return out
+}
+
+// truncate cuts s to at most n bytes on a rune boundary, marking the cut.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	const mark = "..."
+	cut := n - len(mark)
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + mark
+}
+
+// ToAPI converts the first limit findings (already sorted) to API findings and
+// returns how many were left out.
+func ToAPI(fs []Finding, limit int) (out []v1alpha1.Finding, omitted int32) {
+	n := min(len(fs), limit)
+	out = make([]v1alpha1.Finding, 0, n)
+	for i := 0; i < n; i++ {
+		out = append(out, fs[i].ToAPI())
+	}
+	return out, int32(len(fs) - n)
+}
+
+// Count sums findings by type, as status.counts wants them.
+func Count(fs []Finding) v1alpha1.FindingCounts {
+	c := v1alpha1.FindingCounts{}
+	for i := range fs {
+		addCount(&c, fs[i].Type, 1)
+	}
+	return c
+}
+
+func addCount(c *v1alpha1.FindingCounts, t v1alpha1.FindingType, d int32) {
+	switch {
+	case t.IsDrift():
+		c.Drifts += d
+	case t.IsViolation():
+		c.Violations += d
+	case t == v1alpha1.FindingUnusedPermission:
+		c.Unused += d
+	}
+	if c.ByType == nil {
+		c.ByType = map[v1alpha1.FindingType]int32{}
+	}
+	c.ByType[t] += d
+	if c.ByType[t] == 0 {
+		delete(c.ByType, t)
+	}
+}
+
+// findingsEqual reports whether two finding lists are the same, element by element.
+func findingsEqual(a, b []Finding) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if !findingEqual(&a[i], &b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func findingEqual(a, b *Finding) bool { return CompareFindings(a, b) == 0 }
+
+func subjectPtr(s rbacv1.Subject) *rbacv1.Subject { return &s }

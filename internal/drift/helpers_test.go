@@ -1,0 +1,119 @@
+package drift
+
+import (
+	"fmt"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
+)
+
+func ss(xs ...string) []string { return xs }
+
+func pr(groups, resources, verbs []string) rbacv1.PolicyRule {
+	return rbacv1.PolicyRule{APIGroups: groups, Resources: resources, Verbs: verbs}
+}
+
+func urlRule(urls, verbs []string) rbacv1.PolicyRule {
+	return rbacv1.PolicyRule{NonResourceURLs: urls, Verbs: verbs}
+}
+
+func apiRules(rs ...rbacv1.PolicyRule) []v1alpha1.PolicyRule {
+	out := make([]v1alpha1.PolicyRule, len(rs))
+	for i, r := range rs {
+		out[i] = toAPIRule(r)
+	}
+	return out
+}
+
+func labelsOf(kv ...string) map[string]string {
+	if len(kv) == 0 {
+		return nil
+	}
+	m := map[string]string{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		m[kv[i]] = kv[i+1]
+	}
+	return m
+}
+
+func namespace(name string, kv ...string) corev1.Namespace {
+	return corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labelsOf(kv...)}}
+}
+
+func role(ns, name string, rules ...rbacv1.PolicyRule) rbacv1.Role {
+	return rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Rules: rules}
+}
+
+func clusterRole(name string, rules ...rbacv1.PolicyRule) rbacv1.ClusterRole {
+	return rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: name}, Rules: rules}
+}
+
+func roleRef(kind, name string) rbacv1.RoleRef {
+	return rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: kind, Name: name}
+}
+
+func roleBinding(ns, name string, ref rbacv1.RoleRef, subjects ...rbacv1.Subject) rbacv1.RoleBinding {
+	return rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, RoleRef: ref, Subjects: subjects}
+}
+
+func clusterRoleBinding(name string, ref rbacv1.RoleRef, subjects ...rbacv1.Subject) rbacv1.ClusterRoleBinding {
+	return rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: name}, RoleRef: ref, Subjects: subjects}
+}
+
+func user(name string) rbacv1.Subject {
+	return rbacv1.Subject{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: name}
+}
+
+func group(name string) rbacv1.Subject {
+	return rbacv1.Subject{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: name}
+}
+
+func serviceAccount(ns, name string) rbacv1.Subject {
+	return rbacv1.Subject{Kind: rbacv1.ServiceAccountKind, Namespace: ns, Name: name}
+}
+
+func apiSubject(s rbacv1.Subject) v1alpha1.Subject { return toAPISubject(s) }
+
+func apiSubjects(xs ...rbacv1.Subject) []v1alpha1.Subject {
+	out := make([]v1alpha1.Subject, len(xs))
+	for i, s := range xs {
+		out[i] = toAPISubject(s)
+	}
+	return out
+}
+
+// describe renders a finding as one comparable line for table tests.
+func describe(f Finding) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s", f.Type, f.Object)
+	if f.Guardrail != "" {
+		fmt.Fprintf(&b, " guardrail=%s", f.Guardrail)
+	}
+	if f.Subject != nil {
+		fmt.Fprintf(&b, " subject=%s", describeSubject(*f.Subject))
+	}
+	if len(f.Rules) > 0 {
+		fmt.Fprintf(&b, " rules=%s", describeRules(f.Rules))
+	}
+	if len(f.Subjects) > 0 {
+		fmt.Fprintf(&b, " subjects=%s", describeSubjects(f.Subjects))
+	}
+	return b.String()
+}
+
+func describeAll(fs []Finding) []string {
+	out := make([]string, len(fs))
+	for i, f := range fs {
+		out[i] = describe(f)
+	}
+	return out
+}
+
+// noGuardrails is a guardrails block that applies none, for drift-only tests.
+var noGuardrails = v1alpha1.Guardrails{Set: v1alpha1.GuardrailSetNone}
+
+func boolPtr(b bool) *bool { return &b }

@@ -1,0 +1,546 @@
+package drift
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
+	"github.com/rbac-guardrails/rbac-guardrails/internal/guardrails"
+)
+
+// Evaluator keeps the findings of one baseline up to date as live objects change.
+// It caches each object's findings and an index from roles to the bindings that grant
+// them to ceiling subjects, so a change recomputes only the changed object, the
+// bindings of a changed role, or the objects of a namespace whose selection changed.
+// Load followed by any sequence of Upsert and Delete yields the same findings as
+// Evaluate on the resulting snapshot. An Evaluator is not safe for concurrent use.
+type Evaluator struct {
+	spec     *v1alpha1.RoleBaselineSpec
+	scope    *Scope
+	policy   policy
+	report   bool
+	roles    map[declKey]*desiredRole
+	bindings map[declKey]*v1alpha1.DesiredBinding
+	nsDecl   []declKey // declared Roles and RoleBindings, expected in every selected namespace
+	ceil     ceilings
+	usage    Usage
+
+	namespaces map[string]map[string]string // existing namespaces and their labels
+	nsSelected map[string]bool              // whether the scope selects each existing namespace
+	objects    map[ObjectRef]*entry
+	byNS       map[string][]*entry
+	grants     map[ObjectRef][]*entry // role -> bindings granting it to a ceiling subject
+	missing    map[ObjectRef]Finding
+	cache      caches
+	sorted     []Finding
+	counts     v1alpha1.FindingCounts
+	changed    bool
+}
+
+type desiredRole struct {
+	rules []rbacv1.PolicyRule
+	agg   *rbacv1.AggregationRule
+}
+
+// entry is one live Role, ClusterRole, RoleBinding or ClusterRoleBinding. Its slices
+// and maps point into the caller's object and are only read.
+type entry struct {
+	ref      ObjectRef
+	labels   map[string]string
+	rules    []rbacv1.PolicyRule
+	agg      *rbacv1.AggregationRule
+	roleRef  *rbacv1.RoleRef
+	subjects []rbacv1.Subject
+	binding  bool
+	reached  bool    // reach is set
+	reach    []reach // ceilings the binding's subjects reach
+	grantPos int32   // position in grants[grantKey()], -1 when not indexed
+	nsPos    int32   // position in byNS[namespace], -1 for cluster-scoped
+	inScope  bool
+	hashed   bool   // hash is set
+	hash     uint64 // content hash of rules
+	findings []Finding
+}
+
+// NewEvaluator compiles a baseline spec. usage may be nil. The spec is copied.
+func NewEvaluator(spec *v1alpha1.RoleBaselineSpec, usage Usage) (*Evaluator, error) {
+	spec = spec.DeepCopy()
+	scope, err := CompileScope(spec)
+	if err != nil {
+		return nil, err
+	}
+	e := &Evaluator{
+		spec:     spec,
+		scope:    scope,
+		policy:   compilePolicy(&spec.Guardrails),
+		report:   spec.Unmanaged == v1alpha1.UnmanagedReport || spec.Unmanaged == v1alpha1.UnmanagedRemove,
+		roles:    map[declKey]*desiredRole{},
+		bindings: map[declKey]*v1alpha1.DesiredBinding{},
+		ceil:     compileCeilings(spec.Subjects),
+		usage:    usage,
+	}
+	for i := range spec.Roles {
+		r := &spec.Roles[i]
+		d := &desiredRole{rules: toRBACRules(r.Rules)}
+		if r.AggregationRule != nil {
+			d.agg = &rbacv1.AggregationRule{ClusterRoleSelectors: r.AggregationRule.ClusterRoleSelectors}
+		}
+		k := declKey{string(r.Kind), r.Name}
+		if e.roles[k] == nil && r.Kind == v1alpha1.KindRole {
+			e.nsDecl = append(e.nsDecl, k)
+		}
+		e.roles[k] = d
+	}
+	for i := range spec.Bindings {
+		b := &spec.Bindings[i]
+		k := declKey{string(b.Kind), b.Name}
+		if e.bindings[k] == nil && b.Kind == v1alpha1.KindRoleBinding {
+			e.nsDecl = append(e.nsDecl, k)
+		}
+		e.bindings[k] = b
+	}
+	e.Load(&Snapshot{})
+	return e, nil
+}
+
+// Scope returns the compiled scope of the baseline.
+func (e *Evaluator) Scope() *Scope { return e.scope }
+
+// Load replaces the whole live state with snap and evaluates it from scratch.
+func (e *Evaluator) Load(snap *Snapshot) { e.load(snap, true) }
+
+// load evaluates snap; without indexes the Evaluator answers Findings but cannot
+// take changes, which is all a one-shot Evaluate needs.
+func (e *Evaluator) load(snap *Snapshot, indexed bool) {
+	n := len(snap.Roles) + len(snap.ClusterRoles) + len(snap.RoleBindings) + len(snap.ClusterRoleBindings)
+	e.namespaces = make(map[string]map[string]string, len(snap.Namespaces))
+	e.nsSelected = make(map[string]bool, len(snap.Namespaces))
+	e.objects = make(map[ObjectRef]*entry, n)
+	e.byNS = make(map[string][]*entry, len(snap.Namespaces))
+	e.grants = map[ObjectRef][]*entry{}
+	e.missing = map[ObjectRef]Finding{}
+	e.cache = newCaches()
+	e.sorted = nil
+	e.counts = v1alpha1.FindingCounts{}
+	for i := range snap.Namespaces {
+		ns := &snap.Namespaces[i]
+		e.namespaces[ns.Name] = ns.Labels
+		e.nsSelected[ns.Name] = e.scope.SelectsNamespace(ns.Name, ns.Labels)
+	}
+	slab := make([]entry, 0, n)
+	for i := range snap.Roles {
+		r := &snap.Roles[i]
+		slab = append(slab, roleEntry(KindRole, r.Namespace, r.Name, r.Labels, r.Rules, nil))
+	}
+	for i := range snap.ClusterRoles {
+		r := &snap.ClusterRoles[i]
+		slab = append(slab, roleEntry(KindClusterRole, "", r.Name, r.Labels, r.Rules, r.AggregationRule))
+	}
+	for i := range snap.RoleBindings {
+		b := &snap.RoleBindings[i]
+		slab = append(slab, bindingEntry(KindRoleBinding, b.Namespace, b.Name, b.Labels, &b.RoleRef, b.Subjects))
+	}
+	for i := range snap.ClusterRoleBindings {
+		b := &snap.ClusterRoleBindings[i]
+		slab = append(slab, bindingEntry(KindClusterRoleBinding, "", b.Name, b.Labels, &b.RoleRef, b.Subjects))
+	}
+	for i := range slab {
+		e.objects[slab[i].ref] = &slab[i]
+	}
+	// Later duplicates replace earlier ones, as successive Upserts would; only
+	// entries still in the map are indexed.
+	dups := len(e.objects) != len(slab)
+	total := 0
+	for i := range slab {
+		ent := &slab[i]
+		if dups && e.objects[ent.ref] != ent {
+			continue
+		}
+		ent.inScope = e.inScope(ent)
+		if indexed {
+			e.index(ent)
+			e.indexGrant(ent)
+		} else if ent.binding && ent.inScope {
+			ent.reach = e.ceil.reached(ent.subjects, ent.ref.Namespace)
+		}
+		ent.findings = e.check(ent)
+		total += len(ent.findings)
+	}
+	for _, k := range e.nsDecl {
+		for ns := range e.namespaces {
+			e.refreshMissing(ObjectRef{k.kind, ns, k.name})
+		}
+	}
+	for k := range e.roles {
+		if k.kind == KindClusterRole {
+			e.refreshMissing(ObjectRef{k.kind, "", k.name})
+		}
+	}
+	for k := range e.bindings {
+		if k.kind == KindClusterRoleBinding {
+			e.refreshMissing(ObjectRef{k.kind, "", k.name})
+		}
+	}
+	all := make([]*Finding, 0, total+len(e.missing))
+	for i := range slab {
+		if ent := &slab[i]; !dups || e.objects[ent.ref] == ent {
+			for j := range ent.findings {
+				all = append(all, &ent.findings[j])
+			}
+		}
+	}
+	for _, f := range e.missing {
+		all = append(all, &f)
+	}
+	e.sorted = sortedCopy(all)
+	e.counts = Count(e.sorted)
+	e.changed = false
+}
+
+func roleEntry(kind, ns, name string, lbl map[string]string, rules []rbacv1.PolicyRule, agg *rbacv1.AggregationRule) entry {
+	return entry{ref: ObjectRef{kind, ns, name}, labels: lbl, rules: rules, agg: agg, grantPos: -1, nsPos: -1}
+}
+
+// grantKey is the role a binding grants.
+func (ent *entry) grantKey() ObjectRef {
+	k := ObjectRef{Kind: ent.roleRef.Kind, Name: ent.roleRef.Name}
+	if ent.ref.Kind == KindRoleBinding && ent.roleRef.Kind == KindRole {
+		k.Namespace = ent.ref.Namespace
+	}
+	return k
+}
+
+func bindingEntry(kind, ns, name string, lbl map[string]string, roleRef *rbacv1.RoleRef, subjects []rbacv1.Subject) entry {
+	return entry{ref: ObjectRef{kind, ns, name}, labels: lbl, roleRef: roleRef, subjects: subjects, binding: true,
+		grantPos: -1, nsPos: -1}
+}
+
+// Findings returns the current findings, sorted by CompareFindings. The slice is a
+// copy; the rules and subjects in it are shared and must not be modified.
+func (e *Evaluator) Findings() []Finding { return slices.Clone(e.sorted) }
+
+// Len returns the number of current findings.
+func (e *Evaluator) Len() int { return len(e.sorted) }
+
+// Top returns the first n findings in API form and how many were left out, ready for status.
+func (e *Evaluator) Top(n int) ([]v1alpha1.Finding, int32) { return ToAPI(e.sorted, n) }
+
+// Counts sums the current findings by type.
+func (e *Evaluator) Counts() v1alpha1.FindingCounts {
+	c := e.counts
+	c.ByType = maps.Clone(c.ByType)
+	return c
+}
+
+// Upsert adds or replaces a live object: *rbacv1.Role, *rbacv1.ClusterRole,
+// *rbacv1.RoleBinding, *rbacv1.ClusterRoleBinding, *corev1.Namespace or
+// *corev1.ServiceAccount. It reports whether the findings changed. The object is
+// kept by reference and must not be modified afterwards (informer cache objects are
+// never modified, so they can be passed as they are).
+func (e *Evaluator) Upsert(obj runtime.Object) (bool, error) {
+	e.changed = false
+	switch t := obj.(type) {
+	case *rbacv1.Role:
+		ent := roleEntry(KindRole, t.Namespace, t.Name, t.Labels, t.Rules, nil)
+		e.put(&ent)
+	case *rbacv1.ClusterRole:
+		ent := roleEntry(KindClusterRole, "", t.Name, t.Labels, t.Rules, t.AggregationRule)
+		e.put(&ent)
+	case *rbacv1.RoleBinding:
+		ent := bindingEntry(KindRoleBinding, t.Namespace, t.Name, t.Labels, &t.RoleRef, t.Subjects)
+		e.put(&ent)
+	case *rbacv1.ClusterRoleBinding:
+		ent := bindingEntry(KindClusterRoleBinding, "", t.Name, t.Labels, &t.RoleRef, t.Subjects)
+		e.put(&ent)
+	case *corev1.Namespace:
+		e.putNamespace(t.Name, t.Labels, true)
+	case *corev1.ServiceAccount:
+		// No check reads ServiceAccounts yet.
+	default:
+		return false, fmt.Errorf("drift: cannot evaluate object of type %T", obj)
+	}
+	return e.changed, nil
+}
+
+// Delete removes a live object by reference (Kind one of the Kind constants; Namespace
+// and ServiceAccount included). It reports whether the findings changed.
+func (e *Evaluator) Delete(ref ObjectRef) bool {
+	e.changed = false
+	switch ref.Kind {
+	case KindNamespace:
+		e.putNamespace(ref.Name, nil, false)
+		return e.changed
+	case KindServiceAccount:
+		return false
+	}
+	old := e.objects[ref]
+	if old == nil {
+		return false
+	}
+	e.unindex(old)
+	delete(e.objects, ref)
+	e.replace(old.findings, nil)
+	if !old.binding {
+		e.roleChanged(ref)
+	}
+	e.refreshMissing(ref)
+	return e.changed
+}
+
+func (e *Evaluator) put(ent *entry) {
+	if old := e.objects[ent.ref]; old != nil {
+		e.unindex(old)
+		ent.findings = old.findings
+	}
+	e.objects[ent.ref] = ent
+	e.index(ent)
+	e.refresh(ent)
+	if !ent.binding {
+		e.roleChanged(ent.ref)
+	}
+	e.refreshMissing(ent.ref)
+}
+
+// roleChanged re-checks the bindings that grant a role to ceiling subjects: the only
+// other objects whose findings read it.
+func (e *Evaluator) roleChanged(ref ObjectRef) {
+	e.cache.trim(4096 + 2*len(e.objects))
+	for _, b := range e.grants[ref] {
+		e.refresh(b)
+	}
+}
+
+func (e *Evaluator) putNamespace(name string, lbl map[string]string, exists bool) {
+	oldLabels, existed := e.namespaces[name]
+	before := e.scope.SelectsNamespace(name, oldLabels)
+	if exists {
+		e.namespaces[name] = lbl
+		e.nsSelected[name] = e.scope.SelectsNamespace(name, lbl)
+	} else {
+		delete(e.namespaces, name)
+		delete(e.nsSelected, name)
+	}
+	if e.scope.SelectsNamespace(name, lbl) != before {
+		for _, ent := range e.byNS[name] {
+			e.refresh(ent)
+		}
+	}
+	if existed != exists || before != e.scope.SelectsNamespace(name, lbl) {
+		for _, k := range e.nsDecl {
+			e.refreshMissing(ObjectRef{k.kind, name, k.name})
+		}
+	}
+}
+
+// index adds ent to the namespace and grant indexes.
+func (e *Evaluator) index(ent *entry) {
+	if ent.ref.Namespace != "" {
+		ent.nsPos = int32(len(e.byNS[ent.ref.Namespace]))
+		e.byNS[ent.ref.Namespace] = append(e.byNS[ent.ref.Namespace], ent)
+	}
+}
+
+// indexGrant adds an in-scope binding that reaches a ceiling to the grant index, and
+// removes a binding that left the scope. Out-of-scope bindings have no findings, so a
+// change of their role concerns nobody.
+func (e *Evaluator) indexGrant(ent *entry) {
+	if !ent.binding || len(e.ceil.list) == 0 {
+		return
+	}
+	if !ent.inScope {
+		e.unindexGrant(ent)
+		return
+	}
+	if ent.grantPos >= 0 {
+		return
+	}
+	if !ent.reached {
+		ent.reach = e.ceil.reached(ent.subjects, ent.ref.Namespace)
+		ent.reached = true
+	}
+	if len(ent.reach) == 0 {
+		return
+	}
+	k := ent.grantKey()
+	ent.grantPos = int32(len(e.grants[k]))
+	e.grants[k] = append(e.grants[k], ent)
+}
+
+func (e *Evaluator) unindexGrant(ent *entry) {
+	if ent.grantPos >= 0 {
+		k := ent.grantKey()
+		e.grants[k] = swapRemove(e.grants[k], ent.grantPos, func(m *entry, p int32) { m.grantPos = p })
+		if len(e.grants[k]) == 0 {
+			delete(e.grants, k)
+		}
+		ent.grantPos = -1
+	}
+}
+
+// unindex removes ent from the indexes by swapping the last element into its place.
+func (e *Evaluator) unindex(ent *entry) {
+	if ent.nsPos >= 0 {
+		e.byNS[ent.ref.Namespace] = swapRemove(e.byNS[ent.ref.Namespace], ent.nsPos, func(m *entry, p int32) { m.nsPos = p })
+		if len(e.byNS[ent.ref.Namespace]) == 0 {
+			delete(e.byNS, ent.ref.Namespace)
+		}
+		ent.nsPos = -1
+	}
+	e.unindexGrant(ent)
+}
+
+func swapRemove(s []*entry, i int32, setPos func(*entry, int32)) []*entry {
+	last := int32(len(s) - 1)
+	if i != last {
+		s[i] = s[last]
+		setPos(s[i], i)
+	}
+	s[last] = nil
+	return s[:last]
+}
+
+func (e *Evaluator) inScope(ent *entry) bool {
+	ns := ent.ref.Namespace
+	selected := false
+	if ns != "" {
+		var known bool
+		if selected, known = e.nsSelected[ns]; !known {
+			selected = e.scope.SelectsNamespace(ns, nil)
+		}
+	}
+	return e.scope.covers(ent.ref.Kind, ent.ref.Name, ent.labels, selected)
+}
+
+// refresh recomputes one object's scope and findings.
+func (e *Evaluator) refresh(ent *entry) {
+	ent.inScope = e.inScope(ent)
+	e.indexGrant(ent)
+	old := ent.findings
+	ent.findings = e.check(ent)
+	e.replace(old, ent.findings)
+}
+
+// check runs every check that applies to one live object.
+func (e *Evaluator) check(ent *entry) []Finding {
+	if !ent.inScope {
+		return nil
+	}
+	var out []Finding
+	k := declKey{ent.ref.Kind, ent.ref.Name}
+	if !ent.binding {
+		if d := e.roles[k]; d != nil {
+			out = append(out, checkRoleRules(d, ent)...)
+		} else if e.report {
+			out = append(out, checkUnexpected(ent.ref))
+		}
+		return append(out, checkRoleGuardrails(&e.policy, ent, e.guardHit(ent))...)
+	}
+	if d := e.bindings[k]; d != nil {
+		out = append(out, checkBindingShape(d, ent)...)
+	} else if e.report {
+		out = append(out, checkUnexpected(ent.ref))
+	}
+	out = append(out, checkBindingGuardrails(&e.policy, ent)...)
+	for _, r := range ent.reach {
+		if hit := e.beyond(r.ceiling, ent); hit != nil && len(hit.beyond) > 0 {
+			out = append(out, checkCeiling(&e.ceil.list[r.ceiling], r.via, ent, hit))
+		}
+	}
+	return out
+}
+
+// beyond returns the rules a binding grants beyond ceiling ci, or nil when its role
+// does not exist.
+func (e *Evaluator) beyond(ci int, ent *entry) *ceilHit {
+	role := e.objects[ent.grantKey()]
+	if role == nil || role.binding {
+		return nil
+	}
+	key := ceilKey{ci, e.ruleHash(role), ent.ref.Kind == KindRoleBinding}
+	if hit := e.cache.ceil[key]; hit != nil && rulesEqual(hit.rules, role.rules) {
+		return hit
+	}
+	beyond := uncovered(e.ceil.list[ci].rules, grantedRules(role.rules, key.viaRB))
+	hit := &ceilHit{rules: role.rules, beyond: beyond, text: describeRules(beyond)}
+	e.cache.ceil[key] = hit
+	return hit
+}
+
+// guardHit returns the guardrail matches of a role's rules.
+func (e *Evaluator) guardHit(ent *entry) *guardHit {
+	h := e.ruleHash(ent)
+	if hit := e.cache.guard[h]; hit != nil && rulesEqual(hit.rules, ent.rules) {
+		return hit
+	}
+	hit := &guardHit{rules: ent.rules, matches: guardrails.MatchRole(ent.rules, e.policy.enabled)}
+	for _, m := range hit.matches {
+		hit.texts = append(hit.texts, guardrailText(m))
+	}
+	e.cache.guard[h] = hit
+	return hit
+}
+
+func (e *Evaluator) ruleHash(ent *entry) uint64 {
+	if !ent.hashed {
+		ent.hash, ent.hashed = e.cache.hasher.sum(ent.rules), true
+	}
+	return ent.hash
+}
+
+// refreshMissing sets or clears the Missing finding of a declared object at ref.
+func (e *Evaluator) refreshMissing(ref ObjectRef) {
+	k := declKey{ref.Kind, ref.Name}
+	declared := e.roles[k] != nil || e.bindings[k] != nil
+	want := declared && e.objects[ref] == nil && e.expected(ref)
+	old, had := e.missing[ref]
+	switch {
+	case want && !had:
+		f := checkMissing(ref)
+		e.missing[ref] = f
+		e.replace(nil, []Finding{f})
+	case !want && had:
+		delete(e.missing, ref)
+		e.replace([]Finding{old}, nil)
+	}
+}
+
+// expected: a namespaced declaration is expected in every existing namespace the scope
+// selects (a namespace listed by name that does not exist yet expects nothing), a
+// cluster-scoped one when cluster-scoped objects are in scope.
+func (e *Evaluator) expected(ref ObjectRef) bool {
+	switch ref.Kind {
+	case KindRole, KindRoleBinding:
+		lbl, ok := e.namespaces[ref.Namespace]
+		return ok && e.scope.expects(ref.Kind, ref.Namespace, ref.Name, lbl)
+	case KindClusterRole, KindClusterRoleBinding:
+		return ref.Namespace == "" && e.scope.expects(ref.Kind, "", ref.Name, nil)
+	}
+	return false
+}
+
+// replace swaps old findings for new ones in the sorted list, by binary search.
+func (e *Evaluator) replace(old, new []Finding) {
+	if findingsEqual(old, new) {
+		return
+	}
+	e.changed = true
+	for i := range old {
+		f := &old[i]
+		pos, found := slices.BinarySearchFunc(e.sorted, f, func(a Finding, b *Finding) int { return CompareFindings(&a, b) })
+		if found {
+			e.sorted = slices.Delete(e.sorted, pos, pos+1)
+			addCount(&e.counts, f.Type, -1)
+		}
+	}
+	for i := range new {
+		f := &new[i]
+		pos, _ := slices.BinarySearchFunc(e.sorted, f, func(a Finding, b *Finding) int { return CompareFindings(&a, b) })
+		e.sorted = slices.Insert(e.sorted, pos, *f)
+		addCount(&e.counts, f.Type, 1)
+	}
+}

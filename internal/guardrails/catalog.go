@@ -1,0 +1,206 @@
+// Package guardrails is the catalog of dangerous RBAC permissions: what must never be
+// granted in a baseline's scope unless an exception allows it. Matching is semantic:
+// a role matches a rule when its rules cover one of the rule's dangerous requests,
+// decided by k8s.io/component-helpers/auth/rbac/validation.Covers, so wildcards in
+// verbs, resources, apiGroups and */subresource cannot be used to slip past it.
+package guardrails
+
+import (
+	rbacv1 "k8s.io/api/rbac/v1"
+
+	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
+)
+
+// Target says what a catalog rule inspects.
+type Target int
+
+const (
+	// TargetRole rules inspect the rules of a Role or ClusterRole.
+	TargetRole Target = iota
+	// TargetBinding rules inspect the roleRef and subjects of a RoleBinding or ClusterRoleBinding.
+	TargetBinding
+)
+
+// Rule is one entry of the catalog.
+type Rule struct {
+	// ID is the stable identifier used in RoleBaseline specs and findings.
+	ID v1alpha1.GuardrailID
+	// Title is a one-line description for people.
+	Title string
+	// Severity is the default severity of a violation.
+	Severity v1alpha1.Severity
+	// Reference points at the control the rule implements, such as "CIS 5.1.1".
+	Reference string
+	// Target says whether the rule inspects roles or bindings.
+	Target Target
+
+	// anyOf: the rule matches when the role covers at least one of these requests.
+	anyOf []rbacv1.PolicyRule
+	// allOf: the rule matches when the role covers every one of these requests.
+	allOf []rbacv1.PolicyRule
+	// syntactic, when set, replaces coverage: it reports the offending rules itself.
+	syntactic func(rules []rbacv1.PolicyRule) []rbacv1.PolicyRule
+	// binding reports the offending subjects of a binding.
+	binding func(roleRef rbacv1.RoleRef, subjects []rbacv1.Subject) []rbacv1.Subject
+}
+
+// Requests returns the dangerous requests of a role rule, one verb/resource per
+// entry, as PolicyRules. It is empty for binding rules and for wildcard-access.
+func (r *Rule) Requests() []rbacv1.PolicyRule {
+	out := make([]rbacv1.PolicyRule, 0, len(r.anyOf)+len(r.allOf))
+	for _, q := range r.anyOf {
+		out = append(out, *q.DeepCopy())
+	}
+	for _, q := range r.allOf {
+		out = append(out, *q.DeepCopy())
+	}
+	return out
+}
+
+func req(group, resource string, verbs ...string) []rbacv1.PolicyRule {
+	out := make([]rbacv1.PolicyRule, 0, len(verbs))
+	for _, v := range verbs {
+		out = append(out, rbacv1.PolicyRule{APIGroups: []string{group}, Resources: []string{resource}, Verbs: []string{v}})
+	}
+	return out
+}
+
+func reqs(parts ...[]rbacv1.PolicyRule) []rbacv1.PolicyRule {
+	var out []rbacv1.PolicyRule
+	for _, p := range parts {
+		out = append(out, p...)
+	}
+	return out
+}
+
+// catalog is built once and never modified; Catalog hands out copies of its entries.
+var catalog = []Rule{
+	{
+		ID: v1alpha1.GuardrailClusterAdminBinding, Title: "cluster-admin bound to a subject",
+		Severity: v1alpha1.SeverityCritical, Reference: "CIS 5.1.1", Target: TargetBinding,
+		binding: matchClusterAdminBinding,
+	},
+	{
+		ID: v1alpha1.GuardrailSecretsRead, Title: "read access to secrets",
+		Severity: v1alpha1.SeverityHigh, Reference: "CIS 5.1.2", Target: TargetRole,
+		anyOf: req("", "secrets", "get", "list", "watch"),
+	},
+	{
+		ID: v1alpha1.GuardrailWildcardAccess, Title: "wildcard in verbs or resources",
+		Severity: v1alpha1.SeverityHigh, Reference: "CIS 5.1.3", Target: TargetRole,
+		syntactic: matchWildcard,
+	},
+	{
+		ID: v1alpha1.GuardrailWorkloadCreate, Title: "create pods or workload controllers",
+		Severity: v1alpha1.SeverityMedium, Reference: "CIS 5.1.4", Target: TargetRole,
+		anyOf: reqs(
+			req("", "pods", "create"),
+			req("", "replicationcontrollers", "create"),
+			req("apps", "deployments", "create"),
+			req("apps", "replicasets", "create"),
+			req("apps", "statefulsets", "create"),
+			req("apps", "daemonsets", "create"),
+			req("batch", "jobs", "create"),
+			req("batch", "cronjobs", "create"),
+		),
+	},
+	{
+		ID: v1alpha1.GuardrailAnonymousBinding, Title: "binding to anonymous, all authenticated or system:masters",
+		Severity: v1alpha1.SeverityCritical, Reference: "CIS 5.1.7", Target: TargetBinding,
+		binding: matchAnonymousBinding,
+	},
+	{
+		ID: v1alpha1.GuardrailEscalationVerbs, Title: "escalate, bind or impersonate",
+		Severity: v1alpha1.SeverityCritical, Reference: "CIS 5.1.8", Target: TargetRole,
+		anyOf: reqs(
+			req(rbacv1.GroupName, "roles", "escalate", "bind"),
+			req(rbacv1.GroupName, "clusterroles", "escalate", "bind"),
+			req("", "users", "impersonate"),
+			req("", "groups", "impersonate"),
+			req("", "serviceaccounts", "impersonate"),
+			req("authentication.k8s.io", "uids", "impersonate"),
+			req("authentication.k8s.io", "userextras", "impersonate"),
+		),
+	},
+	{
+		ID: v1alpha1.GuardrailPersistentVolumeCreate, Title: "create persistent volumes",
+		Severity: v1alpha1.SeverityMedium, Reference: "CIS 5.1.9", Target: TargetRole,
+		anyOf: req("", "persistentvolumes", "create"),
+	},
+	{
+		ID: v1alpha1.GuardrailNodesProxy, Title: "access to the nodes/proxy subresource",
+		Severity: v1alpha1.SeverityHigh, Reference: "CIS 5.1.10", Target: TargetRole,
+		anyOf: req("", "nodes/proxy", "get", "create", "update", "patch", "delete"),
+	},
+	{
+		ID: v1alpha1.GuardrailCSRApproval, Title: "approve certificate signing requests",
+		Severity: v1alpha1.SeverityHigh, Reference: "CIS 5.1.11", Target: TargetRole,
+		// Approving takes both: writing the approval subresource and approve on a signer.
+		allOf: reqs(
+			req("certificates.k8s.io", "certificatesigningrequests/approval", "update"),
+			req("certificates.k8s.io", "signers", "approve"),
+		),
+	},
+	{
+		ID: v1alpha1.GuardrailAdmissionWebhookWrite, Title: "write admission webhook configurations",
+		Severity: v1alpha1.SeverityHigh, Reference: "CIS 5.1.12", Target: TargetRole,
+		anyOf: reqs(
+			req("admissionregistration.k8s.io", "mutatingwebhookconfigurations", "create", "update", "patch", "delete"),
+			req("admissionregistration.k8s.io", "validatingwebhookconfigurations", "create", "update", "patch", "delete"),
+		),
+	},
+	{
+		ID: v1alpha1.GuardrailServiceAccountTokenCreate, Title: "create service account tokens",
+		Severity: v1alpha1.SeverityHigh, Reference: "CIS 5.1.13", Target: TargetRole,
+		anyOf: req("", "serviceaccounts/token", "create"),
+	},
+	{
+		ID: v1alpha1.GuardrailPodExecAttach, Title: "exec, attach, port-forward or ephemeral containers in pods",
+		Severity: v1alpha1.SeverityHigh, Reference: "NSA/CISA Kubernetes Hardening: pod access", Target: TargetRole,
+		anyOf: reqs(
+			req("", "pods/exec", "create", "get"),
+			req("", "pods/attach", "create", "get"),
+			req("", "pods/portforward", "create", "get"),
+			req("", "pods/ephemeralcontainers", "update", "patch"),
+		),
+	},
+	{
+		ID: v1alpha1.GuardrailNamespaceWrite, Title: "patch or update namespaces (can lift Pod Security labels)",
+		Severity: v1alpha1.SeverityMedium, Reference: "Pod Security Admission: namespace labels", Target: TargetRole,
+		anyOf: req("", "namespaces", "patch", "update"),
+	},
+}
+
+// index maps an ID to its position in catalog; built once at init, read-only after.
+var index = func() map[v1alpha1.GuardrailID]int {
+	m := make(map[v1alpha1.GuardrailID]int, len(catalog))
+	for i := range catalog {
+		m[catalog[i].ID] = i
+	}
+	return m
+}()
+
+// Catalog returns every rule of the catalog in a fixed order. The slice is a copy.
+func Catalog() []Rule {
+	out := make([]Rule, len(catalog))
+	copy(out, catalog)
+	return out
+}
+
+// Lookup returns the catalog rule with the given ID.
+func Lookup(id v1alpha1.GuardrailID) (Rule, bool) {
+	i, ok := index[id]
+	if !ok {
+		return Rule{}, false
+	}
+	return catalog[i], true
+}
+
+// IDs lists every catalog ID in catalog order.
+func IDs() []v1alpha1.GuardrailID {
+	out := make([]v1alpha1.GuardrailID, len(catalog))
+	for i := range catalog {
+		out[i] = catalog[i].ID
+	}
+	return out
+}
