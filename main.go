@@ -22,17 +22,20 @@ import (
 	"crypto/tls"
 	"flag"
 	"os"
+	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	guardrailsv1alpha1 "github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
+	"github.com/rbac-guardrails/rbac-guardrails/controllers"
 )
 
 var scheme = runtime.NewScheme()
@@ -49,6 +52,7 @@ type options struct {
 	probeAddr     string
 	leaderElect   bool
 	enableHTTP2   bool
+	resyncPeriod  time.Duration
 }
 
 func main() {
@@ -62,6 +66,8 @@ func main() {
 		"Elect a leader so that only one replica reconciles at a time.")
 	flag.BoolVar(&opts.enableHTTP2, "enable-http2", false,
 		"Serve HTTP/2 on the metrics endpoint; off by default against HTTP/2 rapid-reset attacks.")
+	flag.DurationVar(&opts.resyncPeriod, "resync-period", 10*time.Minute,
+		"How often each baseline is re-evaluated from a fresh snapshot, with 10% jitter; watch events keep it current in between.")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -97,8 +103,18 @@ func run(opts options) error {
 		HealthProbeBindAddress: opts.probeAddr,
 		LeaderElection:         opts.leaderElect,
 		LeaderElectionID:       "rbac-guardrails.guardrails.rbac-guardrails.io",
+		// Managed fields are most of an RBAC object's size and no check reads them.
+		Cache: cache.Options{DefaultTransform: cache.TransformStripManagedFields()},
 	})
 	if err != nil {
+		return err
+	}
+
+	if err := (&controllers.RoleBaselineReconciler{
+		Client:       mgr.GetClient(),
+		Recorder:     mgr.GetEventRecorder("rbac-guardrails"),
+		ResyncPeriod: opts.resyncPeriod,
+	}).SetupWithManager(mgr); err != nil {
 		return err
 	}
 

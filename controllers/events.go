@@ -1,0 +1,148 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+	"unicode/utf8"
+
+	"golang.org/x/time/rate"
+
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	v1 "github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
+	"github.com/rbac-guardrails/rbac-guardrails/internal/drift"
+)
+
+// Event budget per baseline: a burst of eventBurst findings reported one by one, then
+// one more every eventEvery. Past it, new findings are counted and summarised in a
+// single MoreFindings event, so a mass change yields a few examples and a count.
+const (
+	eventBurst = 20
+	eventEvery = 10 * time.Second
+)
+
+// Event reasons that are not condition reasons.
+const (
+	// ReasonDriftResolved: findings reported before are gone.
+	ReasonDriftResolved = "DriftResolved"
+	// ReasonMoreFindings: findings changed faster than the event budget reports one by one.
+	ReasonMoreFindings = "MoreFindings"
+)
+
+// maxNote keeps event notes within the events API's 1 kB limit.
+const maxNote = 1000
+
+func newEventBudget() *rate.Limiter { return rate.NewLimiter(rate.Every(eventEvery), eventBurst) }
+
+// emitEvents reports what changed since the findings last written: each new finding
+// on the baseline and on the drifted object, and the resolved ones, within the
+// baseline's event budget. Nothing changed, nothing emitted, so a resync or a restart
+// makes no noise. It returns how long to wait before a held-back summary can be
+// emitted, or 0.
+func (r *RoleBaselineReconciler) emitEvents(ctx context.Context, rb *v1.RoleBaseline, st *baselineState,
+	prior, current map[findingKey]time.Time, all []drift.Finding) time.Duration {
+	// Once findings are being held back, the next token goes to their summary.
+	allow := func() bool { return st.suppressed == 0 && st.budget.Allow() }
+	for i := range all {
+		f := &all[i]
+		if _, seen := prior[keyOfDrift(f)]; seen {
+			continue
+		}
+		if !allow() {
+			st.suppressed++
+			continue
+		}
+		reason := v1.ReasonDriftDetected
+		if f.Type.IsViolation() {
+			reason = v1.ReasonGuardrailViolated
+		}
+		r.Recorder.Eventf(rb, nil, corev1.EventTypeWarning, reason, "Evaluate", "%s", note(fmt.Sprintf("%s: %s", f.Object, f.Message)))
+		if obj := r.liveObject(ctx, f.Object); obj != nil {
+			r.Recorder.Eventf(obj, rb, corev1.EventTypeWarning, reason, "Evaluate", "%s", note(fmt.Sprintf("RoleBaseline %s: %s", rb.Name, f.Message)))
+		}
+	}
+
+	var resolved []findingKey
+	for k := range prior {
+		if _, still := current[k]; !still {
+			resolved = append(resolved, k)
+		}
+	}
+	slices.SortFunc(resolved, compareKeys)
+	for _, k := range resolved {
+		if !allow() {
+			st.suppressed++
+			continue
+		}
+		msg := fmt.Sprintf("%s on %s resolved", k.typ, refString(k.object))
+		r.Recorder.Eventf(rb, nil, corev1.EventTypeNormal, ReasonDriftResolved, "Evaluate", "%s", note(msg))
+		if obj := r.liveObject(ctx, drift.ObjectRef{Kind: k.object.Kind, Namespace: k.object.Namespace, Name: k.object.Name}); obj != nil {
+			r.Recorder.Eventf(obj, rb, corev1.EventTypeNormal, ReasonDriftResolved, "Evaluate", "%s", note("RoleBaseline "+rb.Name+": "+msg))
+		}
+	}
+
+	if st.suppressed > 0 && st.budget.Allow() {
+		r.Recorder.Eventf(rb, nil, corev1.EventTypeWarning, ReasonMoreFindings, "Evaluate",
+			"%d finding changes not reported one by one; now %d drift(s), %d violation(s): see status.findings and status.counts",
+			st.suppressed, rb.Status.Counts.Drifts, rb.Status.Counts.Violations)
+		st.suppressed = 0
+	}
+	if st.suppressed == 0 {
+		return 0
+	}
+	next := st.budget.Reserve()
+	defer next.Cancel()
+	return next.Delay()
+}
+
+// liveObject reads an RBAC object from the cache, so its event carries its UID and
+// shows in kubectl describe. It returns nil when the object does not exist.
+func (r *RoleBaselineReconciler) liveObject(ctx context.Context, ref drift.ObjectRef) client.Object {
+	var obj client.Object
+	switch ref.Kind {
+	case drift.KindRole:
+		obj = &rbacv1.Role{}
+	case drift.KindClusterRole:
+		obj = &rbacv1.ClusterRole{}
+	case drift.KindRoleBinding:
+		obj = &rbacv1.RoleBinding{}
+	case drift.KindClusterRoleBinding:
+		obj = &rbacv1.ClusterRoleBinding{}
+	default:
+		return nil
+	}
+	if err := r.Get(ctx, types.NamespacedName{Namespace: ref.Namespace, Name: ref.Name}, obj); err != nil {
+		return nil
+	}
+	return obj
+}
+
+func note(s string) string {
+	if len(s) <= maxNote {
+		return s
+	}
+	cut := maxNote - 3
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "..."
+}
+
+func compareKeys(a, b findingKey) int {
+	for _, c := range [][2]string{{string(a.typ), string(b.typ)}, {a.object.Kind, b.object.Kind},
+		{a.object.Namespace, b.object.Namespace}, {a.object.Name, b.object.Name},
+		{string(a.guardrail), string(b.guardrail)}, {a.subject, b.subject}} {
+		if c[0] != c[1] {
+			if c[0] < c[1] {
+				return -1
+			}
+			return 1
+		}
+	}
+	return 0
+}

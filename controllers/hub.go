@@ -1,0 +1,156 @@
+package controllers
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/workqueue"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	"github.com/rbac-guardrails/rbac-guardrails/internal/drift"
+)
+
+// hub keeps one incremental drift.Evaluator per baseline and feeds it every watch
+// event, so a change costs the engine work for that object only (not a fresh
+// snapshot of the scope) and reaches exactly the baselines whose findings it changes.
+//
+// Locking: the hub lock guards the set of baselines. A baseline's evaluator is
+// loaded from the cache while the write lock is held, and event handlers take the
+// read lock, so no event falls between a load and the evaluator's first update.
+type hub struct {
+	mu        sync.RWMutex
+	baselines map[string]*baselineState
+}
+
+// baselineState is the in-memory state of one baseline.
+type baselineState struct {
+	mu         sync.Mutex
+	generation int64
+	eval       *drift.Evaluator
+	loadedAt   time.Time
+	// changedAt is when the oldest change not yet written to status was observed.
+	changedAt time.Time
+	// reported are the keys of the findings last written to status, with when each was first seen.
+	reported map[findingKey]time.Time
+	// seeded is true once reported reflects this process's own status write.
+	seeded bool
+	// budget limits the events of this baseline; suppressed counts what it held back.
+	budget     *rate.Limiter
+	suppressed int
+}
+
+func newHub() *hub { return &hub{baselines: map[string]*baselineState{}} }
+
+func (h *hub) get(name string) *baselineState {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.baselines[name]
+}
+
+// load (re)builds a baseline's evaluator from a snapshot taken under the hub's write
+// lock. The previous state's reported findings carry over.
+func (h *hub) load(name string, generation int64, eval *drift.Evaluator, snapshot func() (*drift.Snapshot, error), now time.Time) (*baselineState, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	snap, err := snapshot()
+	if err != nil {
+		return nil, err
+	}
+	eval.Load(snap)
+	st := &baselineState{generation: generation, eval: eval, loadedAt: now, changedAt: now,
+		reported: map[findingKey]time.Time{}, budget: newEventBudget()}
+	if old := h.baselines[name]; old != nil {
+		old.mu.Lock()
+		st.reported, st.seeded = old.reported, old.seeded
+		st.budget, st.suppressed = old.budget, old.suppressed
+		if !old.changedAt.IsZero() && old.changedAt.Before(now) {
+			st.changedAt = old.changedAt
+		}
+		old.mu.Unlock()
+	}
+	h.baselines[name] = st
+	return st, nil
+}
+
+func (h *hub) remove(name string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	delete(h.baselines, name)
+}
+
+// apply feeds one object change to every baseline and returns those whose findings changed.
+func (h *hub) apply(obj client.Object, deleted bool, now time.Time) []string {
+	ref, ok := refOf(obj)
+	if !ok {
+		return nil
+	}
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	var changed []string
+	for name, st := range h.baselines {
+		st.mu.Lock()
+		var moved bool
+		if deleted {
+			moved = st.eval.Delete(ref)
+		} else {
+			moved, _ = st.eval.Upsert(obj) // refOf admits only the types Upsert knows
+		}
+		if moved {
+			if st.changedAt.IsZero() {
+				st.changedAt = now
+			}
+			changed = append(changed, name)
+		}
+		st.mu.Unlock()
+	}
+	return changed
+}
+
+func refOf(obj client.Object) (drift.ObjectRef, bool) {
+	var kind string
+	switch obj.(type) {
+	case *rbacv1.Role:
+		kind = drift.KindRole
+	case *rbacv1.ClusterRole:
+		kind = drift.KindClusterRole
+	case *rbacv1.RoleBinding:
+		kind = drift.KindRoleBinding
+	case *rbacv1.ClusterRoleBinding:
+		kind = drift.KindClusterRoleBinding
+	case *corev1.Namespace:
+		kind = drift.KindNamespace
+	default:
+		return drift.ObjectRef{}, false
+	}
+	return drift.ObjectRef{Kind: kind, Namespace: obj.GetNamespace(), Name: obj.GetName()}, true
+}
+
+// eventHandler maps a watch event on an RBAC object or a Namespace to the baselines
+// whose findings it changes, and enqueues only those.
+func (h *hub) eventHandler(now func() time.Time) handler.EventHandler {
+	enqueue := func(q workqueue.TypedRateLimitingInterface[reconcile.Request], names []string) {
+		for _, n := range names {
+			q.Add(reconcile.Request{NamespacedName: types.NamespacedName{Name: n}})
+		}
+	}
+	return handler.Funcs{
+		CreateFunc: func(_ context.Context, e event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			enqueue(q, h.apply(e.Object, false, now()))
+		},
+		UpdateFunc: func(_ context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			enqueue(q, h.apply(e.ObjectNew, false, now()))
+		},
+		DeleteFunc: func(_ context.Context, e event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			enqueue(q, h.apply(e.Object, true, now()))
+		},
+	}
+}
