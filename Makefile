@@ -86,6 +86,10 @@ run: manifests ## Run the manager against the cluster in the current KUBECONFIG.
 run-local: setup-envtest ## Run the manager on an embedded etcd and kube-apiserver (no cluster needed).
 	@SETUP_ENVTEST=$(SETUP_ENVTEST) ENVTEST_K8S_VERSION=$(ENVTEST_K8S_VERSION) hack/run-local.sh
 
+.PHONY: demo
+demo: setup-envtest ## Show drift detection end to end on an embedded control plane (no cluster needed).
+	@SETUP_ENVTEST=$(SETUP_ENVTEST) ENVTEST_K8S_VERSION=$(ENVTEST_K8S_VERSION) hack/demo.sh
+
 .PHONY: docker-build
 docker-build: ## Build the container image.
 	docker build -t $(IMG) .
