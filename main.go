@@ -53,6 +53,7 @@ type options struct {
 	leaderElect   bool
 	enableHTTP2   bool
 	resyncPeriod  time.Duration
+	journalNS     string
 }
 
 func main() {
@@ -68,6 +69,8 @@ func main() {
 		"Serve HTTP/2 on the metrics endpoint; off by default against HTTP/2 rapid-reset attacks.")
 	flag.DurationVar(&opts.resyncPeriod, "resync-period", 10*time.Minute,
 		"How often each baseline is re-evaluated from a fresh snapshot, with 10% jitter; watch events keep it current in between.")
+	flag.StringVar(&opts.journalNS, "journal-namespace", envOr("POD_NAMESPACE", "rbac-guardrails-system"),
+		"Namespace of the Enforce-mode journal (ConfigMaps holding the prior state of every reverted object).")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -111,9 +114,11 @@ func run(opts options) error {
 	}
 
 	if err := (&controllers.RoleBaselineReconciler{
-		Client:       mgr.GetClient(),
-		Recorder:     mgr.GetEventRecorder("rbac-guardrails"),
-		ResyncPeriod: opts.resyncPeriod,
+		Client:           mgr.GetClient(),
+		APIReader:        mgr.GetAPIReader(),
+		Recorder:         mgr.GetEventRecorder("rbac-guardrails"),
+		ResyncPeriod:     opts.resyncPeriod,
+		JournalNamespace: opts.journalNS,
 	}).SetupWithManager(mgr); err != nil {
 		return err
 	}
@@ -127,4 +132,11 @@ func run(opts options) error {
 
 	log.Info("Starting manager", "metrics", opts.metricsAddr, "probes", opts.probeAddr, "leaderElection", opts.leaderElect)
 	return mgr.Start(ctrl.SetupSignalHandler())
+}
+
+func envOr(key, fallback string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return fallback
 }

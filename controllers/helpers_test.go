@@ -1,6 +1,7 @@
 package controllers
 
 import (
+	"bytes"
 	"fmt"
 	"sync/atomic"
 
@@ -103,3 +104,5 @@ func eventsAbout(kind, ns, name string) map[string]int {
 	}
 	return out
 }
+
+func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }

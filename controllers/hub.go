@@ -46,6 +46,8 @@ type baselineState struct {
 	// budget limits the events of this baseline; suppressed counts what it held back.
 	budget     *rate.Limiter
 	suppressed int
+	// enforce is touched only by the baseline's reconcile, outside mu.
+	enforce *enforceState
 }
 
 func newHub() *hub { return &hub{baselines: map[string]*baselineState{}} }
@@ -67,11 +69,11 @@ func (h *hub) load(name string, generation int64, eval *drift.Evaluator, snapsho
 	}
 	eval.Load(snap)
 	st := &baselineState{generation: generation, eval: eval, loadedAt: now, changedAt: now,
-		reported: map[findingKey]time.Time{}, budget: newEventBudget()}
+		reported: map[findingKey]time.Time{}, budget: newEventBudget(), enforce: &enforceState{}}
 	if old := h.baselines[name]; old != nil {
 		old.mu.Lock()
 		st.reported, st.seeded = old.reported, old.seeded
-		st.budget, st.suppressed = old.budget, old.suppressed
+		st.budget, st.suppressed, st.enforce = old.budget, old.suppressed, old.enforce
 		if !old.changedAt.IsZero() && old.changedAt.Before(now) {
 			st.changedAt = old.changedAt
 		}

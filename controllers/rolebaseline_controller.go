@@ -26,7 +26,11 @@ import (
 // its status, in events and in metrics.
 type RoleBaselineReconciler struct {
 	client.Client
-	Recorder events.EventRecorder
+	// APIReader reads uncached: journal entries are listed without caching ConfigMaps.
+	APIReader client.Reader
+	Recorder  events.EventRecorder
+	// JournalNamespace holds the journal ConfigMaps of Enforce mode.
+	JournalNamespace string
 	// ResyncPeriod is how often a baseline is re-evaluated from a fresh snapshot as a
 	// safety net; watch events keep it current in between. Jittered by 10%.
 	ResyncPeriod time.Duration
@@ -142,6 +146,13 @@ func (r *RoleBaselineReconciler) reconcile(ctx context.Context, rb *v1.RoleBasel
 	requeue := wait.Jitter(r.ResyncPeriod, 0.1)
 	if summaryIn > 0 {
 		requeue = min(requeue, summaryIn)
+	}
+	if rb.Spec.Mode == v1.ModeEnforce {
+		if retry := r.enforce(ctx, rb, st.enforce, all, now); retry > 0 {
+			requeue = min(requeue, retry)
+		}
+	} else {
+		meta.RemoveStatusCondition(&rb.Status.Conditions, v1.ConditionEnforced)
 	}
 	return ctrl.Result{RequeueAfter: requeue}, nil
 }

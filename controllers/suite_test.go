@@ -36,6 +36,9 @@ var (
 	stopManager func()
 )
 
+// journalNamespace holds the Enforce-mode journal in these tests.
+const journalNamespace = "default"
+
 func TestControllers(t *testing.T) {
 	RegisterFailHandler(Fail)
 	SetDefaultEventuallyTimeout(20 * time.Second)
@@ -80,9 +83,11 @@ func startManager(cfg *rest.Config) func() {
 	})
 	Expect(err).NotTo(HaveOccurred())
 	Expect((&RoleBaselineReconciler{
-		Client:       mgr.GetClient(),
-		Recorder:     mgr.GetEventRecorder("rbac-guardrails"),
-		ResyncPeriod: time.Hour,
+		Client:           mgr.GetClient(),
+		APIReader:        mgr.GetAPIReader(),
+		Recorder:         mgr.GetEventRecorder("rbac-guardrails"),
+		ResyncPeriod:     time.Hour,
+		JournalNamespace: journalNamespace,
 	}).SetupWithManager(mgr)).To(Succeed())
 
 	mctx, mcancel := context.WithCancel(ctx)

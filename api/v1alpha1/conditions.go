@@ -9,6 +9,9 @@ const (
 	// drift, no ceiling exceeded, no guardrail violated. Unused permissions are
 	// advisory and do not make it False.
 	ConditionInSync = "InSync"
+	// ConditionEnforced, in Enforce mode only, is True when every revertible finding
+	// was reverted; False while reverts are held back, skipped or failing.
+	ConditionEnforced = "Enforced"
 )
 
 // Reasons of the Ready condition. Events use the same words.
@@ -34,4 +37,23 @@ const (
 	ReasonGuardrailViolated = "GuardrailViolated"
 	// ReasonPending: the baseline has not been evaluated yet (InSync=Unknown).
 	ReasonPending = "Pending"
+)
+
+// Reasons of the Enforced condition. Events use the same words.
+const (
+	// ReasonReverted: every revertible finding was reverted (Enforced=True). Also the
+	// event reason for each revert.
+	ReasonReverted = "Reverted"
+	// ReasonDryRun: spec.enforcement.dryRun is set; the plan is reported, nothing applied (Enforced=False).
+	ReasonDryRun = "DryRun"
+	// ReasonRevertFailed: a revert failed; it is retried with backoff (Enforced=False).
+	ReasonRevertFailed = "RevertFailed"
+	// ReasonRevertLoopDetected: another writer keeps undoing the operator's reverts;
+	// reverts of that object back off exponentially (Enforced=False).
+	ReasonRevertLoopDetected = "RevertLoopDetected"
+	// ReasonRateLimited: reverts wait for the baseline's maxRevertsPerMinute budget (Enforced=False).
+	ReasonRateLimited = "RateLimited"
+	// ReasonRevertSkipped: findings on objects the operator will not touch (owned by
+	// another controller, bootstrap or system objects) remain (Enforced=False).
+	ReasonRevertSkipped = "RevertSkipped"
 )

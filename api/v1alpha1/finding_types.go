@@ -137,3 +137,38 @@ type FindingCounts struct {
 	// +optional
 	ByType map[FindingType]int32 `json:"byType,omitempty"`
 }
+
+// RevertAction is what Enforce mode did to an object.
+// +kubebuilder:validation:Enum=Create;Update;Delete;Recreate
+type RevertAction string
+
+const (
+	// RevertCreate created a missing object.
+	RevertCreate RevertAction = "Create"
+	// RevertUpdate rewrote an object in place (rules, subjects or aggregationRule).
+	RevertUpdate RevertAction = "Update"
+	// RevertDelete deleted an unexpected object.
+	RevertDelete RevertAction = "Delete"
+	// RevertRecreate deleted and created a binding whose immutable roleRef changed.
+	RevertRecreate RevertAction = "Recreate"
+)
+
+// JournalRecord points at a journal entry: the prior state of an object the operator changed.
+type JournalRecord struct {
+	// entry is the name of the ConfigMap holding the prior state.
+	// +kubebuilder:validation:MaxLength=253
+	// +required
+	Entry string `json:"entry"`
+
+	// action the operator took.
+	// +required
+	Action RevertAction `json:"action"`
+
+	// object the operator changed.
+	// +required
+	Object ObjectReference `json:"object"`
+
+	// time of the change.
+	// +required
+	Time metav1.Time `json:"time"`
+}

@@ -74,6 +74,11 @@ type RoleBaselineSpec struct {
 	// +optional
 	Guardrails Guardrails `json:"guardrails,omitempty"`
 
+	// enforcement tunes how Enforce mode reverts drift: dry run, what to do about
+	// violations, owned objects, rate and journal size.
+	// +optional
+	Enforcement Enforcement `json:"enforcement,omitempty"`
+
 	// unmanaged says what to do with in-scope RBAC objects that roles and bindings do
 	// not declare: Ignore (default), Report them as Unexpected, or Remove them in Enforce mode.
 	// +kubebuilder:default=Ignore
@@ -108,6 +113,12 @@ type RoleBaselineStatus struct {
 	// +kubebuilder:validation:Minimum=0
 	// +optional
 	FindingsOmitted int32 `json:"findingsOmitted,omitempty"`
+
+	// journal lists the most recent reverts, newest first, at most 20; the full journal
+	// is kept as ConfigMaps (see docs/enforce.md for undo).
+	// +kubebuilder:validation:MaxItems=20
+	// +optional
+	Journal []JournalRecord `json:"journal,omitempty"`
 
 	// lastEvaluationTime is when the findings last changed or the baseline was last
 	// evaluated after a spec change.

@@ -1,0 +1,278 @@
+package controllers
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	v1 "github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
+	"github.com/rbac-guardrails/rbac-guardrails/internal/revert"
+)
+
+// enforcedTeam is inSyncTeam in Enforce mode with undeclared objects removed.
+func enforcedTeam(mutate func(*v1.RoleBaseline)) (string, *v1.RoleBaseline) {
+	ns := createNamespace(nil)
+	Expect(k8sClient.Create(ctx, newRole(ns, "app", readPods))).To(Succeed())
+	Expect(k8sClient.Create(ctx, newRoleBinding(ns, "app-devs", "app", group("devs")))).To(Succeed())
+	rb := teamBaseline(ns)
+	rb.Spec.Mode = v1.ModeEnforce
+	rb.Spec.Unmanaged = v1.UnmanagedRemove
+	if mutate != nil {
+		mutate(rb)
+	}
+	Expect(k8sClient.Create(ctx, rb)).To(Succeed())
+	return ns, eventuallyStatus(rb.Name, inSync)
+}
+
+func getRole(ns, name string) *rbacv1.Role {
+	role := &rbacv1.Role{}
+	Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, role)).To(Succeed())
+	return role
+}
+
+func getBinding(ns, name string) *rbacv1.RoleBinding {
+	b := &rbacv1.RoleBinding{}
+	Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, b)).To(Succeed())
+	return b
+}
+
+func journal(rb *v1.RoleBaseline) []corev1.ConfigMap {
+	var list corev1.ConfigMapList
+	Expect(k8sClient.List(ctx, &list, client.InNamespace(journalNamespace),
+		client.MatchingLabels{revert.JournalLabel: string(rb.UID)})).To(Succeed())
+	return list.Items
+}
+
+func enforced(st *v1.RoleBaselineStatus) bool {
+	return inSync(st) && meta.IsStatusConditionTrue(st.Conditions, v1.ConditionEnforced)
+}
+
+var _ = Describe("Enforce mode", func() {
+	It("reverts added rules in place and journals the prior rules", func() {
+		ns, rb := enforcedTeam(nil)
+		role := getRole(ns, "app")
+		uid := role.UID
+		role.Rules = append(role.Rules, readSecrets)
+		Expect(k8sClient.Update(ctx, role)).To(Succeed())
+
+		Eventually(func() []rbacv1.PolicyRule { return getRole(ns, "app").Rules }).Should(Equal([]rbacv1.PolicyRule{readPods}))
+		Expect(getRole(ns, "app").UID).To(Equal(uid), "reverted in place, not recreated")
+		got := eventuallyStatus(rb.Name, func(st *v1.RoleBaselineStatus) bool { return enforced(st) && len(st.Journal) > 0 })
+		Expect(got.Status.Journal[0].Action).To(Equal(v1.RevertUpdate))
+		Eventually(func() map[string]int { return eventsAbout("Role", ns, "app") }).Should(HaveKey(v1.ReasonReverted))
+	})
+
+	It("restores removed subjects in place, recreates a missing role, fixes a changed roleRef and removes an unexpected binding", func() {
+		ns, rb := enforcedTeam(nil)
+		binding := getBinding(ns, "app-devs")
+		uid := binding.UID
+		binding.Subjects = nil
+		Expect(k8sClient.Update(ctx, binding)).To(Succeed())
+		Eventually(func() []rbacv1.Subject { return getBinding(ns, "app-devs").Subjects }).Should(Equal([]rbacv1.Subject{group("devs")}))
+		Expect(getBinding(ns, "app-devs").UID).To(Equal(uid))
+
+		Expect(k8sClient.Delete(ctx, getRole(ns, "app"))).To(Succeed())
+		Eventually(func() error { return k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "app"}, &rbacv1.Role{}) }).Should(Succeed())
+		Expect(getRole(ns, "app").Rules).To(Equal([]rbacv1.PolicyRule{readPods}))
+		Expect(getRole(ns, "app").Labels).To(HaveKeyWithValue(revert.ManagedByLabel, revert.ManagedByValue))
+
+		Expect(k8sClient.Delete(ctx, getBinding(ns, "app-devs"))).To(Succeed())
+		Expect(k8sClient.Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "app-devs"},
+			RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "view"},
+			Subjects: []rbacv1.Subject{group("devs")}})).To(Succeed())
+		Eventually(func() string { return getBinding(ns, "app-devs").RoleRef.Name }).Should(Equal("app"))
+
+		Expect(k8sClient.Create(ctx, newRoleBinding(ns, "extra", "app", group("devs")))).To(Succeed())
+		Eventually(func() bool {
+			return apierrors.IsNotFound(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "extra"}, &rbacv1.RoleBinding{}))
+		}).Should(BeTrue())
+		eventuallyStatus(rb.Name, enforced)
+	})
+
+	It("removes the offending subject of a guardrail violation when asked to", func() {
+		ns, rb := enforcedTeam(func(rb *v1.RoleBaseline) {
+			rb.Spec.Enforcement.Violations = v1.ViolationRemoveSubjects
+			rb.Spec.Bindings = append(rb.Spec.Bindings, v1.DesiredBinding{Kind: v1.KindRoleBinding, Name: "admins",
+				RoleRef: v1.RoleRef{Kind: v1.KindClusterRole, Name: "cluster-admin"}})
+		})
+		// The operator creates the declared binding (no subjects); then someone adds one.
+		Eventually(func() error {
+			return k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "admins"}, &rbacv1.RoleBinding{})
+		}).Should(Succeed())
+		b := getBinding(ns, "admins")
+		b.Subjects = []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: "mallory"}}
+		Expect(k8sClient.Update(ctx, b)).To(Succeed())
+		Eventually(func() []rbacv1.Subject { return getBinding(ns, "admins").Subjects }).Should(BeEmpty())
+		eventuallyStatus(rb.Name, enforced)
+	})
+
+	It("applies nothing in dry run and reports the plan", func() {
+		ns, rb := enforcedTeam(func(rb *v1.RoleBaseline) { rb.Spec.Enforcement.DryRun = true })
+		role := getRole(ns, "app")
+		role.Rules = append(role.Rules, readSecrets)
+		Expect(k8sClient.Update(ctx, role)).To(Succeed())
+		got := eventuallyStatus(rb.Name, func(st *v1.RoleBaselineStatus) bool {
+			c := meta.FindStatusCondition(st.Conditions, v1.ConditionEnforced)
+			return c != nil && c.Reason == v1.ReasonDryRun && c.Status == metav1.ConditionFalse && !inSync(st)
+		})
+		Expect(meta.FindStatusCondition(got.Status.Conditions, v1.ConditionEnforced).Message).To(ContainSubstring("Update Role " + ns + "/app"))
+		Consistently(func() int { return len(getRole(ns, "app").Rules) }, 2*time.Second).Should(Equal(2))
+		Expect(journal(rb)).To(BeEmpty())
+		Eventually(func() map[string]int { return eventsAbout("RoleBaseline", "", rb.Name) }).Should(HaveKey(v1.ReasonDryRun))
+	})
+
+	It("journals the exact prior state so an undo restores it byte for byte", func() {
+		ns, rb := enforcedTeam(nil)
+		role := getRole(ns, "app")
+		tampered := []rbacv1.PolicyRule{readPods, {APIGroups: []string{"", "apps"}, Resources: []string{"secrets", "deployments/scale"},
+			ResourceNames: []string{"a", "b"}, Verbs: []string{"get", "patch"}}}
+		role.Rules = tampered
+		role.Labels = map[string]string{"owner": "someone"}
+		Expect(k8sClient.Update(ctx, role)).To(Succeed())
+		Eventually(func() int { return len(getRole(ns, "app").Rules) }).Should(Equal(1))
+
+		By("switching the baseline to Audit, as docs/enforce.md says, then replacing from the journal")
+		cur := getBaseline(rb.Name)
+		patch := client.MergeFrom(cur.DeepCopy())
+		cur.Spec.Mode = v1.ModeAudit
+		Expect(k8sClient.Patch(ctx, cur, patch)).To(Succeed())
+		eventuallyStatus(rb.Name, func(st *v1.RoleBaselineStatus) bool { return true })
+		entries := journal(rb)
+		Expect(entries).To(HaveLen(1))
+		Expect(entries[0].Annotations).To(HaveKeyWithValue(revert.AnnotationAction, "Update"))
+		restored := &rbacv1.Role{}
+		Expect(json.Unmarshal([]byte(entries[0].Data[revert.PriorKey]), restored)).To(Succeed())
+		restored.ResourceVersion = getRole(ns, "app").ResourceVersion
+		Expect(k8sClient.Update(ctx, restored)).To(Succeed())
+
+		after := getRole(ns, "app")
+		Expect(after.Rules).To(Equal(tampered))
+		Expect(after.Labels).To(Equal(map[string]string{"owner": "someone"}))
+		wantJSON, _ := json.Marshal(tampered)
+		gotJSON, _ := json.Marshal(after.Rules)
+		Expect(string(gotJSON)).To(Equal(string(wantJSON)))
+	})
+
+	It("detects a writer that fights the revert, backs off and bounds its writes", func() {
+		ns, rb := enforcedTeam(nil)
+		var fights atomic.Int32
+		stop := make(chan struct{})
+		done := make(chan struct{})
+		go func() {
+			defer GinkgoRecover()
+			defer close(done)
+			for {
+				select {
+				case <-stop:
+					return
+				case <-time.After(20 * time.Millisecond):
+				}
+				role := &rbacv1.Role{}
+				if k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "app"}, role) != nil {
+					continue
+				}
+				if len(role.Rules) == 1 {
+					role.Rules = append(role.Rules, readSecrets)
+					if k8sClient.Update(ctx, role) == nil {
+						fights.Add(1)
+					}
+				}
+			}
+		}()
+		got := eventuallyStatus(rb.Name, func(st *v1.RoleBaselineStatus) bool {
+			c := meta.FindStatusCondition(st.Conditions, v1.ConditionEnforced)
+			return c != nil && c.Reason == v1.ReasonRevertLoopDetected
+		})
+		Expect(meta.FindStatusCondition(got.Status.Conditions, v1.ConditionEnforced).Message).To(ContainSubstring(ns + "/app"))
+		time.Sleep(3 * time.Second) // the fighter keeps going; the operator must not
+		close(stop)
+		<-done
+		writes := len(journal(rb))
+		Expect(writes).To(BeNumerically("<=", loopThreshold+1), "reverts while fighting for %d attempts", fights.Load())
+		Eventually(func() map[string]int { return eventsAbout("RoleBaseline", "", rb.Name) }).Should(HaveKey(v1.ReasonRevertLoopDetected))
+	})
+
+	It("leaves an object another controller owns alone", func() {
+		ns, rb := enforcedTeam(nil)
+		owner := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "owner"}}
+		Expect(k8sClient.Create(ctx, owner)).To(Succeed())
+		role := getRole(ns, "app")
+		role.OwnerReferences = []metav1.OwnerReference{{APIVersion: "v1", Kind: "ConfigMap", Name: "owner", UID: owner.UID,
+			Controller: ptrTo(true)}}
+		role.Rules = append(role.Rules, readSecrets)
+		Expect(k8sClient.Update(ctx, role)).To(Succeed())
+		got := eventuallyStatus(rb.Name, func(st *v1.RoleBaselineStatus) bool {
+			c := meta.FindStatusCondition(st.Conditions, v1.ConditionEnforced)
+			return c != nil && c.Reason == v1.ReasonRevertSkipped
+		})
+		Expect(meta.FindStatusCondition(got.Status.Conditions, v1.ConditionEnforced).Message).To(ContainSubstring("owned by ConfigMap owner"))
+		Consistently(func() int { return len(getRole(ns, "app").Rules) }, 2*time.Second).Should(Equal(2))
+	})
+
+	It("works with exactly the permissions in config/rbac", func() {
+		By("running the manager as a user bound only to the generated roles")
+		user, err := testEnv.AddUser(envtest.User{Name: "rbac-guardrails-operator"}, nil)
+		Expect(err).NotTo(HaveOccurred())
+		bindGeneratedRoles("rbac-guardrails-operator")
+		stopManager()
+		DeferCleanup(func() { stopManager = startManager(cfg) })
+		stopManager = startManager(user.Config())
+
+		ns, rb := enforcedTeam(nil)
+		role := getRole(ns, "app")
+		role.Rules = append(role.Rules, rule("", "nodes", "get")) // a permission the operator does not hold
+		Expect(k8sClient.Update(ctx, role)).To(Succeed())
+		Eventually(func() []rbacv1.PolicyRule { return getRole(ns, "app").Rules }).Should(Equal([]rbacv1.PolicyRule{readPods}))
+		Expect(k8sClient.Delete(ctx, getBinding(ns, "app-devs"))).To(Succeed())
+		Eventually(func() error {
+			return k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "app-devs"}, &rbacv1.RoleBinding{})
+		}).Should(Succeed())
+		eventuallyStatus(rb.Name, enforced)
+		Expect(journal(rb)).To(HaveLen(2))
+	})
+})
+
+// bindGeneratedRoles creates config/rbac/role.yaml's ClusterRole and Role (its
+// namespace set to the journal namespace) and binds both to user.
+func bindGeneratedRoles(user string) {
+	data, err := os.ReadFile(filepath.Join("..", "config", "rbac", "role.yaml"))
+	Expect(err).NotTo(HaveOccurred())
+	dec := utilyaml.NewYAMLOrJSONDecoder(bytesReader(data), 4096)
+	subject := []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: user}}
+	for {
+		var u map[string]any
+		if err := dec.Decode(&u); err != nil {
+			break
+		}
+		raw, _ := json.Marshal(u)
+		switch u["kind"] {
+		case "ClusterRole":
+			cr := &rbacv1.ClusterRole{}
+			Expect(json.Unmarshal(raw, cr)).To(Succeed())
+			cr.Name = "test-" + user
+			Expect(k8sClient.Create(ctx, cr)).To(Succeed())
+			Expect(k8sClient.Create(ctx, &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: cr.Name},
+				RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: cr.Name}, Subjects: subject})).To(Succeed())
+		case "Role":
+			r := &rbacv1.Role{}
+			Expect(json.Unmarshal(raw, r)).To(Succeed())
+			r.Name, r.Namespace = "test-"+user, journalNamespace
+			Expect(k8sClient.Create(ctx, r)).To(Succeed())
+			Expect(k8sClient.Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: r.Name, Namespace: journalNamespace},
+				RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: r.Name}, Subjects: subject})).To(Succeed())
+		}
+	}
+}
