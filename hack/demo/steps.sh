@@ -31,7 +31,7 @@ expect() {
 }
 
 banner "Start the operator"
-bin/rbac-guardrails --metrics-bind-address=0 --health-probe-bind-address="127.0.0.1:$LOCAL_PROBE_PORT" >"$DEMO_LOG" 2>&1 &
+bin/rbac-guardrails --journal-namespace=default --metrics-bind-address=0 --health-probe-bind-address="127.0.0.1:$LOCAL_PROBE_PORT" >"$DEMO_LOG" 2>&1 &
 manager=$!
 trap 'kill $manager 2>/dev/null; wait $manager 2>/dev/null || true' EXIT
 
@@ -71,6 +71,37 @@ kubectl apply -f hack/demo/team-payments-rbac.yaml
 kubectl delete rolebinding oops -n payments
 expect True "" "restored RBAC: InSync again"
 show
+
+banner "Enforce: switch the baseline to Enforce mode and tamper again"
+kubectl patch rolebaseline "$baseline" --type=merge -p '{"spec":{"mode":"Enforce"}}'
+kubectl patch role app-developer -n payments --type=json \
+	-p '[{"op":"add","path":"/rules/-","value":{"apiGroups":[""],"resources":["secrets"],"verbs":["get","list"]}}]'
+reverted=""
+for _ in $(seq 1 100); do
+	if ! kubectl get role app-developer -n payments -o jsonpath='{.rules[*].resources}' | grep -q secrets; then
+		reverted=yes
+		break
+	fi
+	sleep 0.1
+done
+if [ -n "$reverted" ]; then results+=("ok    Enforce mode reverted the added rule in place"); else results+=("FAIL  Enforce mode did not revert the added rule"); fi
+expect True "" "Enforce baseline InSync after the revert"
+show
+echo
+echo "Journal (prior state of every reverted object, for undo; see docs/enforce.md):"
+uid=$(kubectl get rolebaseline "$baseline" -o jsonpath='{.metadata.uid}')
+kubectl get configmaps -n default -l "guardrails.rbac-guardrails.io/journal-of=$uid" \
+	-o custom-columns='ENTRY:.metadata.name,ACTION:.metadata.annotations.guardrails\.rbac-guardrails\.io/action,OBJECT:.metadata.annotations.guardrails\.rbac-guardrails\.io/object'
+entry=$(kubectl get rolebaseline "$baseline" -o jsonpath='{.status.journal[0].entry}')
+if [ -n "$entry" ]; then
+	results+=("ok    journal entry $entry recorded the prior rules")
+	echo
+	echo "Prior rules in $entry:"
+	kubectl get configmap -n default "$entry" -o jsonpath='{.data.prior\.json}' | sed 's/.*"rules":/rules: /'
+	echo
+else
+	results+=("FAIL  no journal entry in status.journal")
+fi
 
 banner "Summary"
 printf '%s\n' "${results[@]}"
