@@ -83,6 +83,19 @@ func (h *hub) load(name string, generation int64, eval *drift.Evaluator, snapsho
 	return st, nil
 }
 
+// unobserved puts back a change time whose status write failed, so the retry counts it.
+func (h *hub) unobserved(name string, changedAt time.Time) {
+	st := h.get(name)
+	if st == nil || changedAt.IsZero() {
+		return
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.changedAt.IsZero() || changedAt.Before(st.changedAt) {
+		st.changedAt = changedAt
+	}
+}
+
 func (h *hub) remove(name string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()

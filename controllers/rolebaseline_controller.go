@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -10,6 +11,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -38,6 +40,47 @@ type RoleBaselineReconciler struct {
 	Now func() time.Time
 
 	hub *hub
+	// written remembers the status last written for each baseline: the informer cache
+	// can lag behind the operator's own status patches, and a status computed against a
+	// stale copy would be judged unchanged and never written.
+	written writtenStatuses
+}
+
+// writtenStatuses is the status each baseline had after the operator's last write,
+// keyed by name and checked by UID (a recreated baseline starts afresh). The operator
+// is the only writer of status (one leader), so this is what the server holds.
+type writtenStatuses struct {
+	mu sync.Mutex
+	m  map[string]writtenStatus
+}
+
+type writtenStatus struct {
+	uid    types.UID
+	status *v1.RoleBaselineStatus
+}
+
+func (w *writtenStatuses) get(rb *v1.RoleBaseline) *v1.RoleBaselineStatus {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if ws, ok := w.m[rb.Name]; ok && ws.uid == rb.UID {
+		return ws.status.DeepCopy()
+	}
+	return nil
+}
+
+func (w *writtenStatuses) set(rb *v1.RoleBaseline) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.m == nil {
+		w.m = map[string]writtenStatus{}
+	}
+	w.m[rb.Name] = writtenStatus{uid: rb.UID, status: rb.Status.DeepCopy()}
+}
+
+func (w *writtenStatuses) forget(name string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	delete(w.m, name)
 }
 
 // SetupWithManager registers the controller: RoleBaselines are reconciled on spec
@@ -71,29 +114,39 @@ func (r *RoleBaselineReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	if err := r.Get(ctx, req.NamespacedName, rb); err != nil {
 		if apierrors.IsNotFound(err) {
 			r.hub.remove(req.Name)
+			r.written.forget(req.Name)
 			forgetBaseline(req.Name)
 			log.V(1).Info("Baseline deleted; forgot its state")
 			return ctrl.Result{}, nil
 		}
 		return ctrl.Result{}, err
 	}
+	if known := r.written.get(rb); known != nil {
+		rb.Status = *known
+	}
 	before := rb.DeepCopy()
 
-	result, err := r.reconcile(ctx, rb)
+	result, changedAt, err := r.reconcile(ctx, rb)
 
 	if statusChanged(&before.Status, &rb.Status) {
 		now := metav1.NewTime(r.Now())
 		rb.Status.LastEvaluationTime = &now
 		if perr := r.Status().Patch(ctx, rb, client.MergeFrom(before)); perr != nil {
+			r.hub.unobserved(rb.Name, changedAt)
 			return ctrl.Result{}, errors.Join(err, perr)
 		}
+		r.written.set(rb)
 		log.V(1).Info("Status updated", "drifts", rb.Status.Counts.Drifts, "violations", rb.Status.Counts.Violations)
+	}
+	if !changedAt.IsZero() {
+		detectionSeconds.Observe(r.Now().Sub(changedAt).Seconds())
 	}
 	return result, err
 }
 
-// reconcile refreshes the baseline's evaluator when needed and fills rb.Status.
-func (r *RoleBaselineReconciler) reconcile(ctx context.Context, rb *v1.RoleBaseline) (ctrl.Result, error) {
+// reconcile refreshes the baseline's evaluator when needed and fills rb.Status. It
+// returns when the oldest change it reflects was observed (zero when none).
+func (r *RoleBaselineReconciler) reconcile(ctx context.Context, rb *v1.RoleBaseline) (ctrl.Result, time.Time, error) {
 	now := r.Now()
 	st := r.hub.get(rb.Name)
 	if st == nil || st.generation != rb.Generation || now.Sub(st.loadedAt) >= r.ResyncPeriod {
@@ -101,13 +154,13 @@ func (r *RoleBaselineReconciler) reconcile(ctx context.Context, rb *v1.RoleBasel
 		if err != nil {
 			r.setNotReady(rb, v1.ReasonInvalidSpec, err.Error())
 			r.Recorder.Eventf(rb, nil, corev1.EventTypeWarning, v1.ReasonInvalidSpec, "Evaluate", "%s", err.Error())
-			return ctrl.Result{}, reconcile.TerminalError(err)
+			return ctrl.Result{}, time.Time{}, reconcile.TerminalError(err)
 		}
 		start := time.Now()
 		st, err = r.hub.load(rb.Name, rb.Generation, eval, func() (*drift.Snapshot, error) { return r.snapshot(ctx) }, now)
 		if err != nil {
 			r.setNotReady(rb, v1.ReasonEvaluationFailed, "Reading the live RBAC: "+err.Error())
-			return ctrl.Result{}, err
+			return ctrl.Result{}, time.Time{}, err
 		}
 		evaluationSeconds.WithLabelValues("full").Observe(time.Since(start).Seconds())
 	}
@@ -139,9 +192,6 @@ func (r *RoleBaselineReconciler) reconcile(ctx context.Context, rb *v1.RoleBasel
 	st.mu.Unlock()
 
 	recordFindings(rb.Name, counts)
-	if !changedAt.IsZero() {
-		detectionSeconds.Observe(now.Sub(changedAt).Seconds())
-	}
 
 	requeue := wait.Jitter(r.ResyncPeriod, 0.1)
 	if summaryIn > 0 {
@@ -154,7 +204,7 @@ func (r *RoleBaselineReconciler) reconcile(ctx context.Context, rb *v1.RoleBasel
 	} else {
 		meta.RemoveStatusCondition(&rb.Status.Conditions, v1.ConditionEnforced)
 	}
-	return ctrl.Result{RequeueAfter: requeue}, nil
+	return ctrl.Result{RequeueAfter: requeue}, changedAt, nil
 }
 
 func (r *RoleBaselineReconciler) setNotReady(rb *v1.RoleBaseline, reason, msg string) {
