@@ -122,17 +122,6 @@ func SortFindings(fs []Finding) {
 	slices.SortFunc(fs, func(a, b Finding) int { return CompareFindings(&a, &b) })
 }
 
-// sortedCopy returns the findings sorted, sorting pointers so the large structs
-// move once rather than at every swap.
-func sortedCopy(fs []*Finding) []Finding {
-	slices.SortFunc(fs, CompareFindings)
-	out := make([]Finding, len(fs))
-	for i, f := range fs {
-		out[i] = *f
-	}
-	return out
-}
-
 // ToAPI converts a finding to the API type, keeping to its caps: at most 10 rules and
 // 10 subjects (the message says how many were left out) and a message of at most
 // 1024 bytes.

@@ -34,10 +34,12 @@ type Evaluator struct {
 	nsSelected map[string]bool              // whether the scope selects each existing namespace
 	objects    map[ObjectRef]*entry
 	byNS       map[string][]*entry
-	grants     map[ObjectRef][]*entry // role -> bindings granting it to a ceiling subject
-	missing    map[ObjectRef]Finding
+	grants     map[ObjectRef][]*entry  // role -> bindings granting it to a ceiling subject
+	missing    map[ObjectRef][]Finding // one-element slices, so sorted can point into them
 	cache      caches
-	sorted     []Finding
+	sorted     []*Finding // every finding, in CompareFindings order; points into entries and missing
+	pendingDel []*Finding // findings leaving sorted at the next flush
+	pendingAdd []*Finding // findings entering sorted at the next flush
 	counts     v1alpha1.FindingCounts
 	changed    bool
 }
@@ -123,7 +125,7 @@ func (e *Evaluator) load(snap *Snapshot, indexed bool) {
 	e.objects = make(map[ObjectRef]*entry, n)
 	e.byNS = make(map[string][]*entry, len(snap.Namespaces))
 	e.grants = map[ObjectRef][]*entry{}
-	e.missing = map[ObjectRef]Finding{}
+	e.missing = map[ObjectRef][]Finding{}
 	e.cache = newCaches()
 	e.sorted = nil
 	e.counts = v1alpha1.FindingCounts{}
@@ -186,6 +188,8 @@ func (e *Evaluator) load(snap *Snapshot, indexed bool) {
 			e.refreshMissing(ObjectRef{k.kind, "", k.name})
 		}
 	}
+	// Load builds the sorted list in one go below, so changes recorded meanwhile are moot.
+	e.pendingDel, e.pendingAdd = nil, nil
 	all := make([]*Finding, 0, total+len(e.missing))
 	for i := range slab {
 		if ent := &slab[i]; !dups || e.objects[ent.ref] == ent {
@@ -195,10 +199,14 @@ func (e *Evaluator) load(snap *Snapshot, indexed bool) {
 		}
 	}
 	for _, f := range e.missing {
-		all = append(all, &f)
+		all = append(all, &f[0])
 	}
-	e.sorted = sortedCopy(all)
-	e.counts = Count(e.sorted)
+	slices.SortFunc(all, CompareFindings)
+	e.sorted = all
+	e.counts = v1alpha1.FindingCounts{}
+	for _, f := range all {
+		addCount(&e.counts, f.Type, 1)
+	}
 	e.changed = false
 }
 
@@ -222,13 +230,28 @@ func bindingEntry(kind, ns, name string, lbl map[string]string, roleRef *rbacv1.
 
 // Findings returns the current findings, sorted by CompareFindings. The slice is a
 // copy; the rules and subjects in it are shared and must not be modified.
-func (e *Evaluator) Findings() []Finding { return slices.Clone(e.sorted) }
+func (e *Evaluator) Findings() []Finding { return deref(e.sorted) }
+
+func deref(fs []*Finding) []Finding {
+	out := make([]Finding, len(fs))
+	for i, f := range fs {
+		out[i] = *f
+	}
+	return out
+}
 
 // Len returns the number of current findings.
 func (e *Evaluator) Len() int { return len(e.sorted) }
 
 // Top returns the first n findings in API form and how many were left out, ready for status.
-func (e *Evaluator) Top(n int) ([]v1alpha1.Finding, int32) { return ToAPI(e.sorted, n) }
+func (e *Evaluator) Top(n int) ([]v1alpha1.Finding, int32) {
+	n = max(0, min(n, len(e.sorted)))
+	out := make([]v1alpha1.Finding, n)
+	for i := range out {
+		out[i] = e.sorted[i].ToAPI()
+	}
+	return out, int32(len(e.sorted) - n)
+}
 
 // Counts sums the current findings by type.
 func (e *Evaluator) Counts() v1alpha1.FindingCounts {
@@ -264,16 +287,19 @@ func (e *Evaluator) Upsert(obj runtime.Object) (bool, error) {
 	default:
 		return false, fmt.Errorf("drift: cannot evaluate object of type %T", obj)
 	}
+	e.flush()
 	return e.changed, nil
 }
 
-// Delete removes a live object by reference (Kind one of the Kind constants; Namespace
-// and ServiceAccount included). It reports whether the findings changed.
+// Delete removes a live object by reference: Kind is one of the Kind constants, and a
+// namespace is ObjectRef{Kind: KindNamespace, Name: name}. It reports whether the
+// findings changed.
 func (e *Evaluator) Delete(ref ObjectRef) bool {
 	e.changed = false
 	switch ref.Kind {
 	case KindNamespace:
 		e.putNamespace(ref.Name, nil, false)
+		e.flush()
 		return e.changed
 	case KindServiceAccount:
 		return false
@@ -289,6 +315,7 @@ func (e *Evaluator) Delete(ref ObjectRef) bool {
 		e.roleChanged(ref)
 	}
 	e.refreshMissing(ref)
+	e.flush()
 	return e.changed
 }
 
@@ -420,9 +447,12 @@ func (e *Evaluator) inScope(ent *entry) bool {
 func (e *Evaluator) refresh(ent *entry) {
 	ent.inScope = e.inScope(ent)
 	e.indexGrant(ent)
-	old := ent.findings
-	ent.findings = e.check(ent)
-	e.replace(old, ent.findings)
+	old, now := ent.findings, e.check(ent)
+	if findingsEqual(old, now) {
+		return // keep old: the sorted list points into it
+	}
+	ent.findings = now
+	e.replace(old, now)
 }
 
 // check runs every check that applies to one live object.
@@ -500,12 +530,12 @@ func (e *Evaluator) refreshMissing(ref ObjectRef) {
 	old, had := e.missing[ref]
 	switch {
 	case want && !had:
-		f := checkMissing(ref)
+		f := []Finding{checkMissing(ref)}
 		e.missing[ref] = f
-		e.replace(nil, []Finding{f})
+		e.replace(nil, f)
 	case !want && had:
 		delete(e.missing, ref)
-		e.replace([]Finding{old}, nil)
+		e.replace(old, nil)
 	}
 }
 
@@ -523,24 +553,67 @@ func (e *Evaluator) expected(ref ObjectRef) bool {
 	return false
 }
 
-// replace swaps old findings for new ones in the sorted list, by binary search.
+// replace records that old findings give way to new ones; flush applies the changes
+// of one Upsert or Delete to the sorted list together. The list will point into new,
+// which the caller keeps, and currently points into old.
 func (e *Evaluator) replace(old, new []Finding) {
-	if findingsEqual(old, new) {
+	if len(old) == 0 && len(new) == 0 {
 		return
 	}
 	e.changed = true
 	for i := range old {
-		f := &old[i]
-		pos, found := slices.BinarySearchFunc(e.sorted, f, func(a Finding, b *Finding) int { return CompareFindings(&a, b) })
-		if found {
-			e.sorted = slices.Delete(e.sorted, pos, pos+1)
-			addCount(&e.counts, f.Type, -1)
-		}
+		e.pendingDel = append(e.pendingDel, &old[i])
 	}
 	for i := range new {
-		f := &new[i]
-		pos, _ := slices.BinarySearchFunc(e.sorted, f, func(a Finding, b *Finding) int { return CompareFindings(&a, b) })
-		e.sorted = slices.Insert(e.sorted, pos, *f)
+		e.pendingAdd = append(e.pendingAdd, &new[i])
+	}
+}
+
+// flush applies pending changes: a few by binary search, many (a role granted by
+// many bindings, a namespace changing selection) by one merge pass.
+func (e *Evaluator) flush() {
+	del, add := e.pendingDel, e.pendingAdd
+	e.pendingDel, e.pendingAdd = del[:0], add[:0]
+	for _, f := range del {
+		addCount(&e.counts, f.Type, -1)
+	}
+	for _, f := range add {
 		addCount(&e.counts, f.Type, 1)
 	}
+	if len(del)+len(add) <= 16 {
+		for _, f := range del {
+			pos, _ := slices.BinarySearchFunc(e.sorted, f, CompareFindings)
+			for i := pos; i < len(e.sorted) && CompareFindings(e.sorted[i], f) == 0; i++ {
+				if e.sorted[i] == f {
+					e.sorted = slices.Delete(e.sorted, i, i+1)
+					break
+				}
+			}
+		}
+		for _, f := range add {
+			pos, _ := slices.BinarySearchFunc(e.sorted, f, CompareFindings)
+			e.sorted = slices.Insert(e.sorted, pos, f)
+		}
+		return
+	}
+	gone := make(map[*Finding]bool, len(del))
+	for _, f := range del {
+		gone[f] = true
+	}
+	slices.SortFunc(add, CompareFindings)
+	out := make([]*Finding, 0, len(e.sorted)-len(del)+len(add))
+	i := 0
+	for _, f := range e.sorted {
+		if gone[f] {
+			continue
+		}
+		for i < len(add) && CompareFindings(add[i], f) < 0 {
+			out = append(out, add[i])
+			i++
+		}
+		out = append(out, f)
+	}
+	e.sorted = append(out, add[i:]...)
+	clear(del)
+	clear(add)
 }
