@@ -106,7 +106,8 @@ type GuardrailException struct {
 	// +optional
 	Guardrails []GuardrailID `json:"guardrails,omitempty"`
 
-	// subjects exempt from the guardrails.
+	// subjects exempt from the guardrails. Subjects exempt bindings only: a role's
+	// rules have no subject, so exempt a role by kind, namespace and name.
 	// +listType=atomic
 	// +kubebuilder:validation:MaxItems=32
 	// +optional

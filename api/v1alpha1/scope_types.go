@@ -32,13 +32,14 @@ type Scope struct {
 	ClusterScoped bool `json:"clusterScoped,omitempty"`
 
 	// objectSelector narrows the scope to RBAC objects whose labels match.
-	// Declared roles and bindings are always in scope, whatever their labels.
+	// Declared roles and bindings skip this selector (exclusions still apply to them).
 	// +optional
 	ObjectSelector *metav1.LabelSelector `json:"objectSelector,omitempty"`
 
-	// exclude takes objects out of scope. Objects named system:*, the bootstrap roles
-	// (cluster-admin, admin, edit, view) and objects labelled
-	// guardrails.rbac-guardrails.io/ignore=true are excluded unless includeSystem is set.
+	// exclude takes objects out of scope. Objects named system:*, the bootstrap
+	// ClusterRoles and ClusterRoleBindings (cluster-admin, admin, edit, view) and objects
+	// labelled guardrails.rbac-guardrails.io/ignore=true are excluded unless
+	// includeSystem is set. A RoleBinding named admin in a team namespace stays in scope.
 	// +optional
 	Exclude Exclusions `json:"exclude,omitempty"`
 }
