@@ -174,7 +174,8 @@ func (h *revertHistory) recordRevert(now time.Time) bool {
 			kept = append(kept, t)
 		}
 	}
-	h.recent = append(kept, now)
+	kept = append(kept, now)
+	h.recent = kept
 	if len(h.recent) < loopThreshold {
 		if len(h.recent) == 1 {
 			h.backoff = 0 // a quiet window ends the previous loop

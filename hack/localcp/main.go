@@ -123,7 +123,7 @@ func runCommand(ctx context.Context, command []string, kubeconfig string) int {
 	case <-ctx.Done():
 		// Interrupted by the user: stopping cleanly is success, whatever the command's status.
 		_ = cmd.Process.Signal(syscall.SIGTERM)
-		<-done
+		<-done //nolint:errcheck // the command's status after an interrupt does not matter
 		return 0
 	}
 }

@@ -6,8 +6,6 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	rbacv1 "k8s.io/api/rbac/v1"
-
 	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
 )
 
@@ -220,5 +218,3 @@ func findingsEqual(a, b []Finding) bool {
 }
 
 func findingEqual(a, b *Finding) bool { return CompareFindings(a, b) == 0 }
-
-func subjectPtr(s rbacv1.Subject) *rbacv1.Subject { return &s }

@@ -613,7 +613,8 @@ func (e *Evaluator) flush() {
 		}
 		out = append(out, f)
 	}
-	e.sorted = append(out, add[i:]...)
+	out = append(out, add[i:]...)
+	e.sorted = out
 	clear(del)
 	clear(add)
 }

@@ -48,7 +48,14 @@ func TestDifferentialKubectlReconcile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kubectl := env.ControlPlane.KubeCtl()
+	admin, err := env.AddUser(envtest.User{Name: "kubectldiff", Groups: []string{"system:masters"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kubectl, err := admin.Kubectl()
+	if err != nil {
+		t.Fatal(err)
+	}
 	dir := t.TempDir()
 
 	type pair struct{ desired, live []rbacv1.PolicyRule }
