@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -10,6 +11,7 @@ import (
 	"slices"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
@@ -17,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1 "github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
+	"github.com/rbac-guardrails/rbac-guardrails/internal/revert"
 )
 
 var scheme = runtime.NewScheme()
@@ -28,6 +31,8 @@ func init() {
 
 // result is what one size measured.
 type result struct {
+	mode                            string
+	scoped                          int
 	n, objects, inScope, unexpected int
 	writes                          int
 	lat                             latencies
@@ -36,13 +41,23 @@ type result struct {
 	setup                           time.Duration
 	ready                           time.Duration // baseline created -> status current
 	memSetup, memAfter              memory
+	enforce                         enforceStats
+}
+
+// enforceStats is what enforce mode checks besides latency.
+type enforceStats struct {
+	uidChanges int           // events of a tampered Role with another UID than at the start: an access gap
+	deletes    int           // DELETED events on a tampered Role: an access gap
+	between    int           // events on a Role between a tampering write and its revert
+	paced      time.Duration // waited so that no Role is reverted 3 times within a minute
+	journal    int           // journal ConfigMaps of the baseline after the writes (pruned to journalLimit)
 }
 
 type latencies struct{ p50, p90, p99, max, mean float64 }
 
 // runSize measures one size on a fresh control plane and a fresh manager.
 func runSize(ctx context.Context, opts options, root, tmp, bin string, n int) (res result, err error) {
-	res.n = n
+	res.n, res.mode = n, opts.mode
 	dir, err := os.MkdirTemp(tmp, fmt.Sprintf("n%d-", n))
 	if err != nil {
 		return res, err
@@ -68,12 +83,26 @@ func runSize(ctx context.Context, opts options, root, tmp, bin string, n int) (r
 	if err != nil {
 		return res, err
 	}
-	l, err := planLayout(n, existing, opts.namespaces, opts.scoped)
+	scopedNS, bindings := opts.scoped, opts.mode == modeDetect
+	if scopedNS == 0 {
+		scopedNS = 10
+		if opts.mode == modeEnforce {
+			// Enough declared Roles that each is tampered at most twice a minute at a
+			// few writes per second; the harness paces writes when that is not enough.
+			scopedNS = max(1, min(50, opts.namespaces, n-existing))
+		}
+	}
+	l, err := planLayout(n, existing, opts.namespaces, scopedNS, bindings)
 	if err != nil {
 		return res, err
 	}
+	res.scoped = l.scoped
+	declaredBindings := 0
+	if l.bindings {
+		declaredBindings = l.scoped
+	}
 	progress("N=%d: creating %d namespaces and %d RBAC objects (%d Roles, %d RoleBindings, %d ClusterRoles, %d ClusterRoleBindings; %d bootstrap objects already there)",
-		n, l.namespaces, l.total()-existing, l.roles+l.scoped, l.roleBindings+l.scoped, l.clusterRoles, l.clusterRoleBindings, existing)
+		n, l.namespaces, l.total()-existing, l.roles+l.scoped, l.roleBindings+declaredBindings, l.clusterRoles, l.clusterRoleBindings, existing)
 	t := time.Now()
 	if err := populate(ctx, c, l, opts.workers); err != nil {
 		return res, err
@@ -82,7 +111,7 @@ func runSize(ctx context.Context, opts options, root, tmp, bin string, n int) (r
 		return res, err
 	}
 	progress("N=%d: %d RBAC objects in the cluster, created in %s", n, res.objects, time.Since(t).Round(time.Millisecond))
-	res.inScope = 2*l.scoped + l.expectedUnexpected
+	res.inScope = l.declared() + l.expectedUnexpected
 	res.unexpected = l.expectedUnexpected
 
 	var scoped []string
@@ -106,13 +135,13 @@ func runSize(ctx context.Context, opts options, root, tmp, bin string, n int) (r
 		mgr.stop(opts.keepLogs || err != nil)
 	}()
 
-	bl := baseline(l)
+	bl := baseline(l, opts.mode)
 	t = time.Now()
 	if err := c.Create(ctx, bl); err != nil {
 		return res, fmt.Errorf("creating the RoleBaseline: %w", err)
 	}
 	want := int32(l.expectedUnexpected)
-	_, _, err = obs.baselineArrival(ctx, 5*time.Minute, 0, "the RoleBaseline's first status", func(s *baselineState) bool {
+	_, err = obs.baselineArrival(ctx, 5*time.Minute, 0, "the RoleBaseline's first status", func(s *baselineState) bool {
 		return s.observedGeneration == s.generation && s.generation > 0 && s.drifts == want && s.violations == 0 &&
 			s.byType[v1.FindingUnexpected] == want && s.byType[v1.FindingRulesAdded] == 0
 	})
@@ -135,10 +164,24 @@ func runSize(ctx context.Context, opts options, root, tmp, bin string, n int) (r
 		return res, err
 	}
 
-	progress("N=%d: %d timed writes", n, opts.writes)
-	samples, refs, negative, err := timedWrites(ctx, opts, c, obs, scoped, mgr)
+	progress("N=%d: %d timed writes (%s)", n, opts.writes, opts.mode)
+	var samples, refs []float64
+	var negative int
+	if opts.mode == modeEnforce {
+		samples, refs, res.enforce, err = timedReverts(ctx, opts, c, obs, scoped, mgr)
+	} else {
+		samples, refs, negative, err = timedWrites(ctx, opts, c, obs, scoped, mgr)
+	}
 	if err != nil {
 		return res, err
+	}
+	if opts.mode == modeEnforce {
+		if got := (&v1.RoleBaseline{}); c.Get(ctx, client.ObjectKeyFromObject(bl), got) == nil {
+			var cms corev1.ConfigMapList
+			if err := c.List(ctx, &cms, client.InNamespace(journalNamespace), client.MatchingLabels{revert.JournalLabel: string(got.UID)}); err == nil {
+				res.enforce.journal = len(cms.Items)
+			}
+		}
 	}
 	res.writes, res.negative = len(samples), negative
 	res.lat, res.ref = summarize(samples), summarize(refs)
@@ -194,7 +237,7 @@ func timedWrites(ctx context.Context, opts options, c client.Client, obs *observ
 		if add {
 			wantAdded = 1
 		}
-		st, _, err := obs.baselineArrival(ctx, opts.writeTimeout, from, fmt.Sprintf("write %d (Role %s, rule added: %t) in status", i, key, add),
+		st, err := obs.baselineArrival(ctx, opts.writeTimeout, from, fmt.Sprintf("write %d (Role %s, rule added: %t) in status", i, key, add),
 			func(s *baselineState) bool {
 				return s.byType[v1.FindingRulesAdded] == wantAdded && s.rulesAdded[key] == add
 			})
@@ -244,6 +287,10 @@ func printTable(w io.Writer, results []result) {
 	if len(results) == 0 {
 		return
 	}
+	if results[0].mode == modeEnforce {
+		printEnforceTable(w, results)
+		return
+	}
 	fmt.Fprintln(w, "| RBAC objects in cluster | in scope (Unexpected findings) | writes | p50 ms | p90 ms | p99 ms | max ms | manager RSS / HWM after setup (MB) | manager RSS / HWM after writes (MB) | of which anon / file after writes (MB) | status current after | reference: update -> own watch event p50 / p99 ms |")
 	fmt.Fprintln(w, "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 	for _, r := range results {
@@ -262,5 +309,17 @@ func errorsJoin(err, extra error) error {
 	if extra == nil {
 		return err
 	}
-	return fmt.Errorf("%w; %v", err, extra)
+	return errors.Join(err, extra)
+}
+
+func printEnforceTable(w io.Writer, results []result) {
+	fmt.Fprintln(w, "| RBAC objects in cluster | declared Roles tampered (Unexpected findings) | writes | p50 ms | p90 ms | p99 ms | max ms | mean ms | manager RSS / HWM after setup (MB) | manager RSS / HWM after writes (MB) | of which anon / file after writes (MB) | status current after | reference: update -> own watch event p50 / p99 ms | UID changes / deletes | other events before the revert | paced for the loop detector | journal entries |")
+	fmt.Fprintln(w, "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+	for _, r := range results {
+		fmt.Fprintf(w, "| %d | %d (%d) | %d | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f / %.1f | %.1f / %.1f | %.1f / %.1f | %s | %.1f / %.1f | %d / %d | %d | %s | %d |\n",
+			r.objects, r.scoped, r.unexpected, r.writes, r.lat.p50, r.lat.p90, r.lat.p99, r.lat.max, r.lat.mean,
+			mb(r.memSetup.rss), mb(r.memSetup.hwm), mb(r.memAfter.rss), mb(r.memAfter.hwm), mb(r.memAfter.anon), mb(r.memAfter.file),
+			r.ready.Round(time.Millisecond), r.ref.p50, r.ref.p99, r.enforce.uidChanges, r.enforce.deletes, r.enforce.between,
+			r.enforce.paced.Round(time.Second), r.enforce.journal)
+	}
 }

@@ -8,6 +8,12 @@
 // sequential writes to a declared Role in scope, alternately adding a rule (drift:
 // RulesAdded appears) and removing it (drift resolved).
 //
+// With -mode enforce the baseline is an Enforce baseline: each timed write tampers a
+// declared Role (adds a rule), the operator reverts it in place, and the latency is
+// from the Role watch event of the tampering write to the Role watch event of the
+// revert (the next event on that Role whose rules are the declared ones), both on the
+// one Role watch stream. The Role's UID must never change (no delete and re-create).
+//
 // Latency is measured by one observer: the harness watches the written Roles and the
 // RoleBaseline through the same client and stamps every event on arrival. A write's
 // latency is the arrival of the first RoleBaseline event whose status reflects the
@@ -17,6 +23,7 @@
 // Run from the repository root:
 //
 //	KUBEBUILDER_ASSETS=$(make -s envtest-assets) go run ./test/bench/detect
+//	KUBEBUILDER_ASSETS=$(make -s envtest-assets) go run ./test/bench/detect -mode enforce
 //
 // It prints a Markdown table on stdout and progress on stderr.
 package main
@@ -38,6 +45,7 @@ import (
 )
 
 type options struct {
+	mode         string
 	sizes        []int
 	writes       int
 	timeout      time.Duration
@@ -68,15 +76,16 @@ func (e *envList) Set(s string) error {
 
 func main() {
 	var opts options
-	sizes := flag.String("sizes", "1000,5000,20000", "Comma-separated numbers of RBAC objects in the cluster (bootstrap RBAC included); one fresh control plane each.")
-	flag.IntVar(&opts.writes, "writes", 200, "Timed writes per size, alternately adding and removing a rule.")
+	flag.StringVar(&opts.mode, "mode", modeDetect, "detect: an Audit baseline, write -> finding in status; enforce: an Enforce baseline, tampering write -> reverted in place.")
+	sizes := flag.String("sizes", "", "Comma-separated numbers of RBAC objects in the cluster (bootstrap RBAC included); one fresh control plane each. Default 1000,5000,20000 (detect) or 200,1000,20000 (enforce).")
+	flag.IntVar(&opts.writes, "writes", 200, "Timed writes per size: detect alternately adds and removes a rule; enforce adds one, and the operator reverts it.")
 	flag.DurationVar(&opts.timeout, "timeout", 20*time.Minute, "Bound on the whole run; everything is stopped and removed when it expires.")
 	flag.StringVar(&opts.manager, "manager", "", "Path of a built rbac-guardrails binary; empty builds one from the repository root.")
 	flag.IntVar(&opts.namespaces, "namespaces", 100, "Namespaces the Roles and RoleBindings are spread over.")
-	flag.IntVar(&opts.scoped, "scoped", 10, "How many of those namespaces the RoleBaseline lists by name.")
+	flag.IntVar(&opts.scoped, "scoped", 0, "How many of those namespaces the RoleBaseline lists by name. 0: 10 (detect), or 50 (enforce; fewer when the size leaves no room).")
 	flag.IntVar(&opts.workers, "workers", 32, "Concurrent creates while filling the cluster.")
 	flag.DurationVar(&opts.pause, "pause", 0, "Pause between one write being reflected and the next write.")
-	flag.DurationVar(&opts.writeTimeout, "write-timeout", 30*time.Second, "How long to wait for one write to reach the status before failing.")
+	flag.DurationVar(&opts.writeTimeout, "write-timeout", 30*time.Second, "How long to wait for one write to reach the status (detect) or be reverted (enforce) before failing.")
 	flag.BoolVar(&opts.keepLogs, "print-manager-log", false, "Copy the manager's log to stderr when it stops.")
 	flag.StringVar(&opts.logLevel, "manager-log-level", "info", "The manager's --zap-log-level (debug shows each status update).")
 	flag.BoolVar(&opts.verbose, "v", false, "Print each write's latency on stderr.")
@@ -85,6 +94,19 @@ func main() {
 	// envtest logs through controller-runtime's logger; the harness reports progress itself.
 	ctrllog.SetLogger(logr.Discard())
 
+	switch opts.mode {
+	case modeDetect:
+		if *sizes == "" {
+			*sizes = "1000,5000,20000"
+		}
+	case modeEnforce:
+		if *sizes == "" {
+			*sizes = "200,1000,20000"
+		}
+	default:
+		fmt.Fprintf(os.Stderr, "detect: -mode is %s or %s, not %q\n", modeDetect, modeEnforce, opts.mode)
+		os.Exit(2)
+	}
 	for _, s := range strings.Split(*sizes, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil || n <= 0 {
@@ -93,8 +115,8 @@ func main() {
 		}
 		opts.sizes = append(opts.sizes, n)
 	}
-	if opts.scoped <= 0 || opts.scoped > opts.namespaces || opts.writes <= 0 || opts.workers <= 0 {
-		fmt.Fprintln(os.Stderr, "detect: need 0 < -scoped <= -namespaces, -writes > 0 and -workers > 0")
+	if opts.scoped < 0 || opts.scoped > opts.namespaces || opts.namespaces <= 0 || opts.writes <= 0 || opts.workers <= 0 {
+		fmt.Fprintln(os.Stderr, "detect: need 0 <= -scoped <= -namespaces, -writes > 0 and -workers > 0")
 		os.Exit(2)
 	}
 	if os.Getenv("KUBEBUILDER_ASSETS") == "" {

@@ -16,7 +16,18 @@ import (
 
 const (
 	baselineName = "bench"
-	declaredName = "app" // the Role and RoleBinding the baseline declares in each scoped namespace
+	declaredName = "app" // the Role (and, in detect mode, RoleBinding) the baseline declares in each scoped namespace
+	// journalNamespace is the manager's --journal-namespace: it must exist, and envtest has "default".
+	journalNamespace = "default"
+	// maxRevertsPerMinute is the largest spec.enforcement.maxRevertsPerMinute the CRD
+	// allows; the default (60, burst 10) would make the rate limit the measurement.
+	maxRevertsPerMinute = 6000
+)
+
+// Benchmark modes.
+const (
+	modeDetect  = "detect"  // Audit baseline: RBAC write -> finding in status
+	modeEnforce = "enforce" // Enforce baseline: tampering write -> reverted in place
 )
 
 // The rules of the declared Role, and the rule a timed write adds. Neither matches a guardrail.
@@ -31,6 +42,7 @@ func nsName(i int) string { return fmt.Sprintf("bench-%03d", i) }
 // layout says what the harness creates for a size.
 type layout struct {
 	namespaces, scoped                int
+	bindings                          bool // a declared RoleBinding "app" besides the Role, in each scoped namespace
 	clusterRoles, clusterRoleBindings int
 	roles, roleBindings               int // fillers, besides the declared "app" objects
 	expectedUnexpected                int // fillers in scoped namespaces: Unexpected findings
@@ -38,17 +50,26 @@ type layout struct {
 }
 
 func (l layout) total() int {
-	return l.existing + l.clusterRoles + l.clusterRoleBindings + l.roles + l.roleBindings + 2*l.scoped
+	return l.existing + l.clusterRoles + l.clusterRoleBindings + l.roles + l.roleBindings + l.declared()
+}
+
+// declared is how many declared objects the harness creates.
+func (l layout) declared() int {
+	if l.bindings {
+		return 2 * l.scoped
+	}
+	return l.scoped
 }
 
 // planLayout splits n RBAC objects (bootstrap ones included): 5% ClusterRoles, 5%
 // ClusterRoleBindings, the rest Roles and RoleBindings spread round-robin over the
-// namespaces, and a declared Role and RoleBinding "app" in each scoped namespace.
-func planLayout(n, existing, namespaces, scoped int) (layout, error) {
-	l := layout{namespaces: namespaces, scoped: scoped, existing: existing}
-	m := n - existing - 2*scoped
+// namespaces, and a declared Role "app" (and a RoleBinding "app" when bindings) in
+// each scoped namespace.
+func planLayout(n, existing, namespaces, scoped int, bindings bool) (layout, error) {
+	l := layout{namespaces: namespaces, scoped: scoped, existing: existing, bindings: bindings}
+	m := n - existing - l.declared()
 	if m < 0 {
-		return l, fmt.Errorf("%d objects are fewer than the %d the cluster and the declared objects already hold", n, existing+2*scoped)
+		return l, fmt.Errorf("%d objects are fewer than the %d the cluster and the declared objects already hold", n, existing+l.declared())
 	}
 	l.clusterRoles = m / 20
 	l.clusterRoleBindings = m / 20
@@ -111,7 +132,7 @@ func populate(ctx context.Context, c client.Client, l layout, workers int) error
 	return createAll(ctx, c, workers, &created, func(send func(client.Object) bool) {
 		for i := range l.scoped {
 			ns := nsName(i)
-			if !send(declaredRole(ns)) || !send(declaredBinding(ns)) {
+			if !send(declaredRole(ns)) || (l.bindings && !send(declaredBinding(ns))) {
 				return
 			}
 		}
@@ -193,8 +214,9 @@ func declaredBinding(ns string) *rbacv1.RoleBinding {
 		Subjects: []rbacv1.Subject{{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: "app-devs"}}}
 }
 
-// baseline lists the scoped namespaces, declares "app" in each, and reports undeclared objects.
-func baseline(l layout) *v1.RoleBaseline {
+// baseline lists the scoped namespaces, declares "app" in each, and reports undeclared
+// objects. In enforce mode it is an Enforce baseline at the highest revert rate allowed.
+func baseline(l layout, mode string) *v1.RoleBaseline {
 	var nss []string
 	for i := range l.scoped {
 		nss = append(nss, nsName(i))
@@ -203,16 +225,23 @@ func baseline(l layout) *v1.RoleBaseline {
 	for _, r := range declaredRules {
 		rules = append(rules, v1.PolicyRule{APIGroups: r.APIGroups, Resources: r.Resources, Verbs: r.Verbs})
 	}
-	return &v1.RoleBaseline{
+	rb := &v1.RoleBaseline{
 		ObjectMeta: metav1.ObjectMeta{Name: baselineName},
 		Spec: v1.RoleBaselineSpec{
 			Mode:      v1.ModeAudit,
 			Unmanaged: v1.UnmanagedReport,
 			Scope:     v1.Scope{Namespaces: nss},
 			Roles:     []v1.DesiredRole{{Kind: v1.KindRole, Name: declaredName, Rules: rules}},
-			Bindings: []v1.DesiredBinding{{Kind: v1.KindRoleBinding, Name: declaredName,
-				RoleRef:  v1.RoleRef{Kind: v1.KindRole, Name: declaredName},
-				Subjects: []v1.Subject{{Kind: v1.SubjectGroup, APIGroup: v1.RBACGroup, Name: "app-devs"}}}},
 		},
 	}
+	if l.bindings {
+		rb.Spec.Bindings = []v1.DesiredBinding{{Kind: v1.KindRoleBinding, Name: declaredName,
+			RoleRef:  v1.RoleRef{Kind: v1.KindRole, Name: declaredName},
+			Subjects: []v1.Subject{{Kind: v1.SubjectGroup, APIGroup: v1.RBACGroup, Name: "app-devs"}}}}
+	}
+	if mode == modeEnforce {
+		rb.Spec.Mode = v1.ModeEnforce
+		rb.Spec.Enforcement.MaxRevertsPerMinute = maxRevertsPerMinute
+	}
+	return rb
 }

@@ -19,8 +19,9 @@ import (
 // time.Now() (monotonic) the moment it arrives.
 type observer struct {
 	mu      sync.Mutex
-	notify  chan struct{} // closed and replaced on every event
-	roles   map[string]time.Time
+	notify  chan struct{}        // closed and replaced on every event
+	roles   map[string]time.Time // Role resourceVersion -> arrival
+	history map[string][]roleEvent
 	states  []baselineState
 	watchEr error
 }
@@ -37,8 +38,15 @@ type baselineState struct {
 	rulesAdded map[string]bool
 }
 
+// roleEvent is one watch event on a Role, with its arrival time.
+type roleEvent struct {
+	at   time.Time
+	typ  watch.EventType
+	role *rbacv1.Role
+}
+
 func newObserver() *observer {
-	return &observer{notify: make(chan struct{}), roles: map[string]time.Time{}}
+	return &observer{notify: make(chan struct{}), roles: map[string]time.Time{}, history: map[string][]roleEvent{}}
 }
 
 // start opens the watches: Roles in each scoped namespace and the RoleBaseline.
@@ -54,7 +62,7 @@ func (o *observer) start(ctx context.Context, c client.WithWatch, namespaces []s
 // watch lists to get a resourceVersion, then watches from it, and resumes from the
 // last resourceVersion seen when the server ends the watch.
 func (o *observer) watch(ctx context.Context, c client.WithWatch, list client.ObjectList, opts []client.ListOption,
-	on func(time.Time, client.Object)) error {
+	on func(time.Time, watch.EventType, client.Object)) error {
 	if err := c.List(ctx, list, opts...); err != nil {
 		return err
 	}
@@ -86,7 +94,7 @@ func (o *observer) watch(ctx context.Context, c client.WithWatch, list client.Ob
 					continue
 				}
 				rv = obj.GetResourceVersion()
-				on(at, obj)
+				on(at, ev.Type, obj)
 			}
 			if ctx.Err() != nil {
 				return
@@ -101,14 +109,18 @@ func (o *observer) watch(ctx context.Context, c client.WithWatch, list client.Ob
 	return nil
 }
 
-func (o *observer) onRole(at time.Time, obj client.Object) {
+func (o *observer) onRole(at time.Time, typ watch.EventType, obj client.Object) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.roles[obj.GetResourceVersion()] = at
+	if role, ok := obj.(*rbacv1.Role); ok {
+		key := role.Namespace + "/" + role.Name
+		o.history[key] = append(o.history[key], roleEvent{at: at, typ: typ, role: role})
+	}
 	o.wake()
 }
 
-func (o *observer) onBaseline(at time.Time, obj client.Object) {
+func (o *observer) onBaseline(at time.Time, _ watch.EventType, obj client.Object) {
 	rb, ok := obj.(*v1.RoleBaseline)
 	if !ok {
 		return
@@ -178,23 +190,60 @@ func (o *observer) roleArrival(ctx context.Context, timeout time.Duration, rv st
 }
 
 // baselineArrival waits for the first RoleBaseline event at index from or later
-// that satisfies match, and returns it and the index after it.
+// that satisfies match, and returns it.
 func (o *observer) baselineArrival(ctx context.Context, timeout time.Duration, from int, what string,
-	match func(*baselineState) bool) (baselineState, int, error) {
-	var (
-		found baselineState
-		next  int
-	)
+	match func(*baselineState) bool) (baselineState, error) {
+	var found baselineState
 	err := o.waitFor(ctx, timeout, what, func() bool {
 		for i := from; i < len(o.states); i++ {
 			if match(&o.states[i]) {
-				found, next = o.states[i], i+1
+				found = o.states[i]
 				return true
 			}
 		}
 		return false
 	})
-	return found, next, err
+	return found, err
+}
+
+// roleMark returns the index the next event on the Role key will have.
+func (o *observer) roleMark(key string) int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return len(o.history[key])
+}
+
+// roleEventAt waits for the first event on the Role key at index from or later that
+// satisfies match, and returns it and its index.
+func (o *observer) roleEventAt(ctx context.Context, timeout time.Duration, key string, from int, what string,
+	match func(*roleEvent) bool) (roleEvent, int, error) {
+	var (
+		found roleEvent
+		index int
+	)
+	err := o.waitFor(ctx, timeout, what, func() bool {
+		h := o.history[key]
+		for i := from; i < len(h); i++ {
+			if match(&h[i]) {
+				found, index = h[i], i
+				return true
+			}
+		}
+		return false
+	})
+	return found, index, err
+}
+
+// roleEvents returns a copy of the events on the Role key from index from to to (exclusive).
+func (o *observer) roleEvents(key string, from, to int) []roleEvent {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	h := o.history[key]
+	to = min(to, len(h))
+	if from >= to {
+		return nil
+	}
+	return append([]roleEvent(nil), h[from:to]...)
 }
 
 // mark returns the index the next RoleBaseline event will have.

@@ -1,0 +1,128 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/watch"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// The operator's revert-loop detector (controllers/enforce.go): 3 reverts of one object
+// within a minute are taken for another writer fighting the operator, and back off.
+const (
+	loopThreshold = 3
+	loopWindow    = time.Minute
+	// loopMargin covers the gap between the operator's clock reading for a revert
+	// (taken before it writes) and the arrival of the revert's watch event here.
+	loopMargin = 500 * time.Millisecond
+)
+
+// timedReverts makes opts.writes sequential tampering writes, round-robin over the
+// declared Role of each scoped namespace: each adds a rule, and the operator (Enforce
+// mode) puts the declared rules back in place. A write's latency is the arrival of the
+// revert's Role event minus the arrival of the tampering write's Role event, both on
+// the observer's one watch stream of that namespace's Roles. Each write waits for its
+// revert before the next is sent. refs are the times from sending each tampering
+// update to the arrival of its own watch event.
+//
+// A Role is tampered again only when that cannot make its third revert within a
+// minute, so the loop detector never backs off; the time waited for that is reported
+// and not timed.
+func timedReverts(ctx context.Context, opts options, c client.Client, obs *observer, scoped []string,
+	mgr *managerProcess) (samples, refs []float64, st enforceStats, err error) {
+	samples = make([]float64, 0, opts.writes)
+	refs = make([]float64, 0, opts.writes)
+	type roleTrack struct {
+		uid     types.UID
+		latest  *rbacv1.Role
+		reverts []time.Time // arrivals of this Role's revert events
+		checked int         // events checked for an access gap so far
+	}
+	roles := map[string]*roleTrack{}
+	for i := range opts.writes {
+		if err := ctx.Err(); err != nil {
+			return nil, nil, st, err
+		}
+		ns := scoped[i%len(scoped)]
+		key := ns + "/" + declaredName
+		tr := roles[key]
+		if tr == nil {
+			role := &rbacv1.Role{}
+			if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: declaredName}, role); err != nil {
+				return nil, nil, st, err
+			}
+			tr = &roleTrack{uid: role.UID, latest: role, checked: obs.roleMark(key)}
+			roles[key] = tr
+		}
+		if n := len(tr.reverts); n >= loopThreshold-1 {
+			// The next revert and the last loopThreshold-1 must not fall within loopWindow.
+			if d := time.Until(tr.reverts[n-(loopThreshold-1)].Add(loopWindow + loopMargin)); d > 0 {
+				st.paced += d
+				select {
+				case <-time.After(d):
+				case <-ctx.Done():
+					return nil, nil, st, ctx.Err()
+				}
+			}
+		}
+
+		role := tr.latest.DeepCopy()
+		role.Rules = append(slices.Clone(declaredRules), addedRule)
+		from := obs.roleMark(key)
+		sent := time.Now()
+		if err := c.Update(ctx, role); err != nil {
+			return nil, nil, st, fmt.Errorf("write %d: tampering Role %s: %w", i, key, err)
+		}
+		rv := role.ResourceVersion
+		tamper, ti, err := obs.roleEventAt(ctx, opts.writeTimeout, key, from, "the tampering event of Role "+key+" (resourceVersion "+rv+")",
+			func(e *roleEvent) bool { return e.role.ResourceVersion == rv })
+		if err != nil {
+			return nil, nil, st, errorsJoin(fmt.Errorf("write %d: %w", i, err), mgr.exited())
+		}
+		restored, ri, err := obs.roleEventAt(ctx, opts.writeTimeout, key, ti+1, "the revert of Role "+key+" (tampered at resourceVersion "+rv+")",
+			func(e *roleEvent) bool {
+				return e.typ != watch.Deleted && equality.Semantic.DeepEqual(e.role.Rules, declaredRules)
+			})
+		if err != nil {
+			return nil, nil, st, errorsJoin(fmt.Errorf("write %d: %w", i, err), mgr.exited())
+		}
+		st.between += ri - ti - 1
+		for _, e := range obs.roleEvents(key, tr.checked, ri+1) {
+			if e.typ == watch.Deleted {
+				st.deletes++
+			}
+			if e.role.UID != tr.uid {
+				st.uidChanges++
+			}
+		}
+		tr.checked = ri + 1
+		tr.latest = restored.role
+		tr.reverts = append(tr.reverts, restored.at)
+
+		d := restored.at.Sub(tamper.at)
+		samples = append(samples, float64(d.Microseconds())/1000)
+		refs = append(refs, float64(tamper.at.Sub(sent).Microseconds())/1000)
+		if opts.verbose {
+			progress("  write %d (%s): reverted in %.1f ms (tamper rv %s at %s, revert rv %s at %s, %s)", i, key,
+				float64(d.Microseconds())/1000, rv, tamper.at.Format("15:04:05.000000"),
+				restored.role.ResourceVersion, restored.at.Format("15:04:05.000000"), restored.typ)
+		}
+		if (i+1)%50 == 0 {
+			progress("  %d writes done", i+1)
+		}
+		if opts.pause > 0 {
+			select {
+			case <-time.After(opts.pause):
+			case <-ctx.Done():
+				return nil, nil, st, ctx.Err()
+			}
+		}
+	}
+	return samples, refs, st, nil
+}
