@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -39,6 +40,7 @@ type enforceState struct {
 	perMinute     int32
 	history       map[drift.ObjectRef]*revertHistory
 	sincePrune    int
+	pruning       atomic.Bool
 	dryRunPlanned map[string]bool
 }
 
@@ -64,7 +66,9 @@ func (es *enforceState) limiterFor(perMinute int32) *rate.Limiter {
 // It returns when to look again for held-back reverts (0 for never).
 func (r *RoleBaselineReconciler) enforce(ctx context.Context, rb *v1.RoleBaseline, es *enforceState, findings []drift.Finding, now time.Time) time.Duration {
 	log := ctrl.LoggerFrom(ctx)
-	actions, skips := revert.Plan(&rb.Spec, findings, func(ref drift.ObjectRef) client.Object { return r.liveObject(ctx, ref) })
+	actions, skips := revert.Plan(&rb.Spec, findings, func(ref drift.ObjectRef) client.Object {
+		return r.cachedObject(ctx, ref, client.UnsafeDisableDeepCopy)
+	})
 
 	if rb.Spec.Enforcement.DryRun {
 		r.reportDryRun(rb, es, actions)
@@ -131,12 +135,18 @@ func (r *RoleBaselineReconciler) enforce(ctx context.Context, rb *v1.RoleBaselin
 	if len(rb.Status.Journal) > maxJournalRecords {
 		rb.Status.Journal = rb.Status.Journal[:maxJournalRecords]
 	}
-	if es.sincePrune >= pruneEvery {
-		if err := applier.Prune(ctx, rb, int(rb.Spec.Enforcement.JournalLimit)); err != nil {
-			log.Error(err, "Pruning the journal failed")
-		} else {
-			es.sincePrune = 0
-		}
+	if es.sincePrune >= pruneEvery && es.pruning.CompareAndSwap(false, true) {
+		// Off the reconcile path: listing and deleting old entries would delay the next revert.
+		es.sincePrune = 0
+		owner, limit := rb.DeepCopy(), int(rb.Spec.Enforcement.JournalLimit)
+		go func() {
+			defer es.pruning.Store(false)
+			pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+			defer cancel()
+			if err := applier.Prune(pctx, owner, limit); err != nil {
+				log.Error(err, "Pruning the journal failed; retrying after the next reverts")
+			}
+		}()
 	}
 	for i := range rb.Status.Findings {
 		f := &rb.Status.Findings[i]

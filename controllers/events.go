@@ -103,6 +103,11 @@ func (r *RoleBaselineReconciler) emitEvents(ctx context.Context, rb *v1.RoleBase
 // liveObject reads an RBAC object from the cache, so its event carries its UID and
 // shows in kubectl describe. It returns nil when the object does not exist.
 func (r *RoleBaselineReconciler) liveObject(ctx context.Context, ref drift.ObjectRef) client.Object {
+	return r.cachedObject(ctx, ref)
+}
+
+// cachedObject reads an RBAC object from the cache with opts; nil when it does not exist.
+func (r *RoleBaselineReconciler) cachedObject(ctx context.Context, ref drift.ObjectRef, opts ...client.GetOption) client.Object {
 	var obj client.Object
 	switch ref.Kind {
 	case drift.KindRole:
@@ -116,7 +121,7 @@ func (r *RoleBaselineReconciler) liveObject(ctx context.Context, ref drift.Objec
 	default:
 		return nil
 	}
-	if err := r.Get(ctx, types.NamespacedName{Namespace: ref.Namespace, Name: ref.Name}, obj); err != nil {
+	if err := r.Get(ctx, types.NamespacedName{Namespace: ref.Namespace, Name: ref.Name}, obj, opts...); err != nil {
 		return nil
 	}
 	return obj

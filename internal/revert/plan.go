@@ -46,7 +46,8 @@ type Skip struct {
 	ByPolicy bool
 }
 
-// Live looks up a live object from the cache; nil when it does not exist.
+// Live looks up a live object from the cache; nil when it does not exist. Plan never
+// modifies what it returns, so it may be the cache's own copy.
 type Live func(ref drift.ObjectRef) client.Object
 
 // Plan turns findings into actions, one per object, in the findings' order.
@@ -65,7 +66,16 @@ func Plan(spec *v1.RoleBaselineSpec, findings []drift.Finding, live Live) ([]Act
 		skips   []Skip
 	)
 	for _, ref := range order {
-		a, s := planObject(spec, ref, byRef[ref], live(ref))
+		fs := byRef[ref]
+		if !slices.ContainsFunc(fs, func(f drift.Finding) bool { return !reportOnly(spec, f.Type) }) {
+			// Nothing to revert here: skip without reading the object (most findings of a
+			// large Report-only scope end here).
+			for _, f := range fs {
+				skips = append(skips, Skip{Finding: f, Reason: "the baseline reports " + string(f.Type) + " findings only", ByPolicy: true})
+			}
+			continue
+		}
+		a, s := planObject(spec, ref, fs, live(ref))
 		if a != nil {
 			actions = append(actions, *a)
 		}
