@@ -121,7 +121,7 @@ func (r *RoleBaselineReconciler) enforce(ctx context.Context, rb *v1.RoleBaselin
 			Object: v1.ObjectReference{Kind: a.Ref.Kind, Namespace: a.Ref.Namespace, Name: a.Ref.Name}}}, rb.Status.Journal...)
 		msg := fmt.Sprintf("%s %s to revert %s; prior state in ConfigMap %s/%s", a.Kind, a.Ref, typesOf(a.Findings), r.JournalNamespace, entry)
 		r.Recorder.Eventf(rb, nil, corev1.EventTypeNormal, v1.ReasonReverted, "Revert", "%s", note(msg))
-		if obj := r.liveObject(ctx, a.Ref); obj != nil {
+		if obj := r.cachedObject(ctx, a.Ref); obj != nil {
 			r.Recorder.Eventf(obj, rb, corev1.EventTypeNormal, v1.ReasonReverted, "Revert", "%s", note("RoleBaseline "+rb.Name+": "+msg))
 		}
 		log.Info("Reverted drift", "action", a.Kind, "object", a.Ref.String(), "journal", entry)
@@ -150,7 +150,7 @@ func (r *RoleBaselineReconciler) enforce(ctx context.Context, rb *v1.RoleBaselin
 	}
 	for i := range rb.Status.Findings {
 		f := &rb.Status.Findings[i]
-		f.Reverted = reverted[drift.ObjectRef{Kind: f.Object.Kind, Namespace: f.Object.Namespace, Name: f.Object.Name}]
+		f.Reverted = reverted[objectRef(f.Object)]
 	}
 
 	cond := metav1.Condition{Type: v1.ConditionEnforced, ObservedGeneration: rb.Generation, Status: metav1.ConditionFalse}

@@ -62,7 +62,7 @@ func (r *RoleBaselineReconciler) emitEvents(ctx context.Context, rb *v1.RoleBase
 			reason = v1.ReasonGuardrailViolated
 		}
 		r.Recorder.Eventf(rb, nil, corev1.EventTypeWarning, reason, "Evaluate", "%s", note(fmt.Sprintf("%s: %s", f.Object, f.Message)))
-		if obj := r.liveObject(ctx, f.Object); obj != nil {
+		if obj := r.cachedObject(ctx, f.Object); obj != nil {
 			r.Recorder.Eventf(obj, rb, corev1.EventTypeWarning, reason, "Evaluate", "%s", note(fmt.Sprintf("RoleBaseline %s: %s", rb.Name, f.Message)))
 		}
 	}
@@ -79,9 +79,9 @@ func (r *RoleBaselineReconciler) emitEvents(ctx context.Context, rb *v1.RoleBase
 			st.suppressed++
 			continue
 		}
-		msg := fmt.Sprintf("%s on %s resolved", k.typ, refString(k.object))
+		msg := fmt.Sprintf("%s on %s resolved", k.typ, k.object)
 		r.Recorder.Eventf(rb, nil, corev1.EventTypeNormal, ReasonDriftResolved, "Evaluate", "%s", note(msg))
-		if obj := r.liveObject(ctx, drift.ObjectRef{Kind: k.object.Kind, Namespace: k.object.Namespace, Name: k.object.Name}); obj != nil {
+		if obj := r.cachedObject(ctx, k.object); obj != nil {
 			r.Recorder.Eventf(obj, rb, corev1.EventTypeNormal, ReasonDriftResolved, "Evaluate", "%s", note("RoleBaseline "+rb.Name+": "+msg))
 		}
 	}
@@ -100,13 +100,8 @@ func (r *RoleBaselineReconciler) emitEvents(ctx context.Context, rb *v1.RoleBase
 	return next.Delay()
 }
 
-// liveObject reads an RBAC object from the cache, so its event carries its UID and
-// shows in kubectl describe. It returns nil when the object does not exist.
-func (r *RoleBaselineReconciler) liveObject(ctx context.Context, ref drift.ObjectRef) client.Object {
-	return r.cachedObject(ctx, ref)
-}
-
-// cachedObject reads an RBAC object from the cache with opts; nil when it does not exist.
+// cachedObject reads an RBAC object from the cache with opts; nil when it does not
+// exist. Events regarding it then carry its UID and show in kubectl describe.
 func (r *RoleBaselineReconciler) cachedObject(ctx context.Context, ref drift.ObjectRef, opts ...client.GetOption) client.Object {
 	var obj client.Object
 	switch ref.Kind {

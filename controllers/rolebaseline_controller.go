@@ -259,8 +259,7 @@ func seedReported(st *v1.RoleBaselineStatus, all []drift.Finding, counts v1.Find
 }
 
 func keyOfDrift(f *drift.Finding) findingKey {
-	k := findingKey{typ: f.Type, guardrail: f.Guardrail,
-		object: v1.ObjectReference{Kind: f.Object.Kind, Namespace: f.Object.Namespace, Name: f.Object.Name}}
+	k := findingKey{typ: f.Type, guardrail: f.Guardrail, object: f.Object}
 	if f.Subject != nil {
 		k.subject = f.Subject.Kind + "/" + f.Subject.Namespace + "/" + f.Subject.Name
 	}

@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	v1 "github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
+	"github.com/rbac-guardrails/rbac-guardrails/internal/drift"
 )
 
 // maxStatusFindings caps status.findings (the CRD allows 100) so a baseline stays far
@@ -20,13 +21,13 @@ const maxStatusFindings = 100
 // new findings from resolved ones.
 type findingKey struct {
 	typ       v1.FindingType
-	object    v1.ObjectReference
+	object    drift.ObjectRef
 	guardrail v1.GuardrailID
 	subject   string
 }
 
 func keyOf(f *v1.Finding) findingKey {
-	k := findingKey{typ: f.Type, object: f.Object, guardrail: f.Guardrail}
+	k := findingKey{typ: f.Type, object: objectRef(f.Object), guardrail: f.Guardrail}
 	if f.Subject != nil {
 		k.subject = string(f.Subject.Kind) + "/" + f.Subject.Namespace + "/" + f.Subject.Name
 	}
@@ -80,7 +81,7 @@ func summary(counts v1.FindingCounts, findings []v1.Finding) string {
 	fmt.Fprintf(&b, "%d drift(s), %d violation(s)", counts.Drifts, counts.Violations)
 	if len(findings) > 0 {
 		f := findings[0]
-		fmt.Fprintf(&b, "; first: %s on %s", f.Type, refString(f.Object))
+		fmt.Fprintf(&b, "; first: %s on %s", f.Type, objectRef(f.Object))
 		if f.Guardrail != "" {
 			fmt.Fprintf(&b, " (%s)", f.Guardrail)
 		}
@@ -88,11 +89,9 @@ func summary(counts v1.FindingCounts, findings []v1.Finding) string {
 	return b.String()
 }
 
-func refString(r v1.ObjectReference) string {
-	if r.Namespace == "" {
-		return r.Kind + " " + r.Name
-	}
-	return r.Kind + " " + r.Namespace + "/" + r.Name
+// objectRef converts an API object reference to the engine's.
+func objectRef(r v1.ObjectReference) drift.ObjectRef {
+	return drift.ObjectRef{Kind: r.Kind, Namespace: r.Namespace, Name: r.Name}
 }
 
 // statusChanged reports whether a status write is needed: anything but
