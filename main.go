@@ -54,6 +54,8 @@ type options struct {
 	enableHTTP2   bool
 	resyncPeriod  time.Duration
 	journalNS     string
+	pprofAddr     string
+	findings      int
 }
 
 func main() {
@@ -71,6 +73,10 @@ func main() {
 		"How often each baseline is re-evaluated from a fresh snapshot, with 10% jitter; watch events keep it current in between.")
 	flag.StringVar(&opts.journalNS, "journal-namespace", envOr("POD_NAMESPACE", "rbac-guardrails-system"),
 		"Namespace of the Enforce-mode journal (ConfigMaps holding the prior state of every reverted object).")
+	flag.IntVar(&opts.findings, "status-findings-limit", controllers.DefaultStatusFindings,
+		"How many findings each RoleBaseline lists in status, most severe first (1-100); status.counts covers all of them. Each status write carries the whole list.")
+	flag.StringVar(&opts.pprofAddr, "pprof-bind-address", "",
+		"Address of the Go profiling endpoint (/debug/pprof), e.g. 127.0.0.1:6060; empty disables it. Never expose it outside the pod.")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -106,6 +112,7 @@ func run(opts options) error {
 		HealthProbeBindAddress: opts.probeAddr,
 		LeaderElection:         opts.leaderElect,
 		LeaderElectionID:       "rbac-guardrails.guardrails.rbac-guardrails.io",
+		PprofBindAddress:       opts.pprofAddr,
 		// Managed fields are most of an RBAC object's size and no check reads them.
 		Cache: cache.Options{DefaultTransform: cache.TransformStripManagedFields()},
 	})
@@ -119,6 +126,7 @@ func run(opts options) error {
 		Recorder:         mgr.GetEventRecorder("rbac-guardrails"),
 		ResyncPeriod:     opts.resyncPeriod,
 		JournalNamespace: opts.journalNS,
+		StatusFindings:   opts.findings,
 	}).SetupWithManager(mgr); err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -36,6 +37,9 @@ type RoleBaselineReconciler struct {
 	// ResyncPeriod is how often a baseline is re-evaluated from a fresh snapshot as a
 	// safety net; watch events keep it current in between. Jittered by 10%.
 	ResyncPeriod time.Duration
+	// StatusFindings caps status.findings, the most severe first (0: DefaultStatusFindings,
+	// at most MaxStatusFindings); status.findingsOmitted counts the rest.
+	StatusFindings int
 	// Now is the clock; tests may replace it.
 	Now func() time.Time
 
@@ -91,6 +95,12 @@ func (r *RoleBaselineReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	}
 	if r.ResyncPeriod <= 0 {
 		r.ResyncPeriod = 10 * time.Minute
+	}
+	if r.StatusFindings <= 0 {
+		r.StatusFindings = DefaultStatusFindings
+	}
+	if r.StatusFindings > MaxStatusFindings {
+		return fmt.Errorf("status findings limit %d is above the CRD's maximum of %d", r.StatusFindings, MaxStatusFindings)
 	}
 	r.hub = newHub()
 	h := r.hub.eventHandler(r.Now)
@@ -167,7 +177,7 @@ func (r *RoleBaselineReconciler) reconcile(ctx context.Context, rb *v1.RoleBasel
 
 	st.mu.Lock()
 	all := st.eval.Findings()
-	top, omitted := drift.ToAPI(all, maxStatusFindings)
+	top, omitted := drift.ToAPI(all, r.StatusFindings)
 	counts := st.eval.Counts()
 	changedAt := st.changedAt
 	st.changedAt = time.Time{}

@@ -221,8 +221,8 @@ var _ = Describe("RoleBaseline controller", func() {
 		const n = 5000
 		createRoles(ns, n, readPods)
 		got := eventuallyStatus(rb.Name, func(st *v1.RoleBaselineStatus) bool { return st.Counts.Drifts == n })
-		Expect(got.Status.Findings).To(HaveLen(maxStatusFindings))
-		Expect(got.Status.FindingsOmitted).To(BeEquivalentTo(n - maxStatusFindings))
+		Expect(got.Status.Findings).To(HaveLen(DefaultStatusFindings))
+		Expect(got.Status.FindingsOmitted).To(BeEquivalentTo(n - DefaultStatusFindings))
 		Expect(got.Status.Counts.ByType[v1.FindingUnexpected]).To(BeEquivalentTo(n))
 
 		By("emitting a bounded number of events for the mass change")

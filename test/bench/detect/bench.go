@@ -126,7 +126,7 @@ func runSize(ctx context.Context, opts options, root, tmp, bin string, n int) (r
 	}
 
 	progress("N=%d: starting the manager", n)
-	mgr, err := startManager(bin, cp.kubeconfig, dir, opts.logLevel, opts.managerEnv)
+	mgr, err := startManager(bin, cp.kubeconfig, dir, opts.logLevel, opts.managerEnv, opts.managerArgs)
 	if err != nil {
 		return res, err
 	}

@@ -59,6 +59,7 @@ type options struct {
 	logLevel     string
 	verbose      bool
 	managerEnv   envList
+	managerArgs  envList
 }
 
 // envList is a repeatable KEY=VALUE flag.
@@ -90,6 +91,10 @@ func main() {
 	flag.StringVar(&opts.logLevel, "manager-log-level", "info", "The manager's --zap-log-level (debug shows each status update).")
 	flag.BoolVar(&opts.verbose, "v", false, "Print each write's latency on stderr.")
 	flag.Var(&opts.managerEnv, "manager-env", "KEY=VALUE added to the manager's environment, e.g. GODEBUG=gctrace=1 or GOMEMLIMIT=80MiB; repeatable.")
+	flag.Func("manager-arg", "An extra flag for the manager, e.g. --pprof-bind-address=127.0.0.1:6060; repeatable.", func(s string) error {
+		opts.managerArgs = append(opts.managerArgs, s)
+		return nil
+	})
 	flag.Parse()
 	// envtest logs through controller-runtime's logger; the harness reports progress itself.
 	ctrllog.SetLogger(logr.Discard())

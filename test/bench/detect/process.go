@@ -109,7 +109,7 @@ type managerProcess struct {
 	err  error
 }
 
-func startManager(bin, kubeconfig, dir, logLevel string, env []string) (*managerProcess, error) {
+func startManager(bin, kubeconfig, dir, logLevel string, env, args []string) (*managerProcess, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
@@ -119,13 +119,13 @@ func startManager(bin, kubeconfig, dir, logLevel string, env []string) (*manager
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin,
+	cmd := exec.Command(bin, append([]string{
 		"--metrics-bind-address=0",
-		"--health-probe-bind-address=127.0.0.1:"+strconv.Itoa(port),
+		"--health-probe-bind-address=127.0.0.1:" + strconv.Itoa(port),
 		"--leader-elect=false",
 		// The Enforce-mode journal's namespace must exist; envtest has "default".
-		"--journal-namespace="+journalNamespace,
-		"--zap-log-level="+logLevel)
+		"--journal-namespace=" + journalNamespace,
+		"--zap-log-level=" + logLevel}, args...)...)
 	cmd.Env = append(append(os.Environ(), "KUBECONFIG="+kubeconfig), env...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	// Its own process group: a Ctrl-C reaches the harness, which then stops it in order.
