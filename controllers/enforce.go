@@ -1,19 +1,17 @@
 package controllers
 
 import (
-	"context"
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1 "github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/drift"
@@ -22,7 +20,7 @@ import (
 
 // Revert-loop detection: loopThreshold reverts of one object within loopWindow mean
 // another writer keeps undoing them; the object's reverts then back off from
-// loopBackoffMin, doubling up to loopBackoffMax.
+// loopBackoffMin, doubling up to loopBackoffMax until it stays quiet for a loopWindow.
 const (
 	loopThreshold  = 3
 	loopWindow     = time.Minute
@@ -32,24 +30,57 @@ const (
 	maxJournalRecords = 20
 	// pruneEvery is how many journal writes pass between prunes of old entries.
 	pruneEvery = 10
+	// failedRetry is when a revert that failed for another reason than a race is retried.
+	failedRetry = 5 * time.Second
 )
 
-// enforceState is the Enforce-mode memory of one baseline; only its reconcile touches it.
+// enforceState is the Enforce-mode memory of one baseline. The revert workers write
+// it; the status reconcile reads it into the Enforced condition and status.journal.
 type enforceState struct {
-	limiter       *rate.Limiter
-	perMinute     int32
-	history       map[drift.ObjectRef]*revertHistory
-	sincePrune    int
-	pruning       atomic.Bool
+	mu        sync.Mutex
+	limiter   *rate.Limiter
+	perMinute int32
+	history   map[drift.ObjectRef]*revertHistory
+	// outcomes is the last result of reverting each object that still needs attention
+	// or was just reverted; an object with nothing to revert has none.
+	outcomes map[drift.ObjectRef]outcome
+	// unreported are journal records not yet in status, newest first.
+	unreported []v1.JournalRecord
+	reverts    int // reverts applied by this process
+	sincePrune int
+	pruning    atomic.Bool
+	// dryRunPlanned is touched only by the status reconcile.
 	dryRunPlanned map[string]bool
+}
+
+type outcomeKind int
+
+const (
+	outcomeReverted outcomeKind = iota
+	outcomeSkipped
+	outcomeRateLimited
+	outcomeLooping
+	outcomeFailed
+)
+
+// outcome of the last attempt to revert one object.
+type outcome struct {
+	kind outcomeKind
+	msg  string
 }
 
 type revertHistory struct {
 	recent  []time.Time
+	last    time.Time
 	backoff time.Duration
 	until   time.Time
 }
 
+func newEnforceState() *enforceState {
+	return &enforceState{history: map[drift.ObjectRef]*revertHistory{}, outcomes: map[drift.ObjectRef]outcome{}}
+}
+
+// limiterFor returns the baseline's revert rate limiter; es.mu must be held.
 func (es *enforceState) limiterFor(perMinute int32) *rate.Limiter {
 	if perMinute <= 0 {
 		perMinute = 60
@@ -61,135 +92,88 @@ func (es *enforceState) limiterFor(perMinute int32) *rate.Limiter {
 	return es.limiter
 }
 
-// enforce plans reverts for the findings and applies them within the baseline's rate
-// limit and loop backoff, recording the Enforced condition and journal in status.
-// It returns when to look again for held-back reverts (0 for never).
-func (r *RoleBaselineReconciler) enforce(ctx context.Context, rb *v1.RoleBaseline, es *enforceState, findings []drift.Finding, now time.Time) time.Duration {
-	log := ctrl.LoggerFrom(ctx)
-	actions, skips := revert.Plan(&rb.Spec, findings, func(ref drift.ObjectRef) client.Object {
-		return r.cachedObject(ctx, ref, client.UnsafeDisableDeepCopy)
-	})
+// historyOf returns an object's revert history; es.mu must be held.
+func (es *enforceState) historyOf(ref drift.ObjectRef) *revertHistory {
+	h := es.history[ref]
+	if h == nil {
+		h = &revertHistory{}
+		es.history[ref] = h
+	}
+	return h
+}
 
-	if rb.Spec.Enforcement.DryRun {
-		r.reportDryRun(rb, es, actions)
-		return 0
-	}
-	if es.history == nil {
-		es.history = map[drift.ObjectRef]*revertHistory{}
-	}
-	limiter := es.limiterFor(rb.Spec.Enforcement.MaxRevertsPerMinute)
-	applier := revert.Applier{Client: r.Client, Reader: r.APIReader, Namespace: r.JournalNamespace}
-
-	var (
-		reverted        = map[drift.ObjectRef]bool{}
-		failed, looping []string
-		rateLimited     bool
-		wait            time.Duration
-	)
-	for i := range actions {
-		a := &actions[i]
-		h := es.history[a.Ref]
-		if h == nil {
-			h = &revertHistory{}
-			es.history[a.Ref] = h
+// report copies the revert state into the status: new journal records, the Enforced
+// condition and the findings' reverted flags. It hands the journal records over; put
+// them back with unreport if the status write fails.
+func (es *enforceState) report(rb *v1.RoleBaseline, now time.Time) []v1.JournalRecord {
+	es.mu.Lock()
+	defer es.mu.Unlock()
+	taken := es.unreported
+	es.unreported = nil
+	if len(taken) > 0 {
+		rb.Status.Journal = append(append([]v1.JournalRecord{}, taken...), rb.Status.Journal...)
+		if len(rb.Status.Journal) > maxJournalRecords {
+			rb.Status.Journal = rb.Status.Journal[:maxJournalRecords]
 		}
-		if now.Before(h.until) {
-			looping = append(looping, a.Ref.String())
-			wait = minPositive(wait, h.until.Sub(now))
-			continue
-		}
-		if res := limiter.ReserveN(now, 1); res.DelayFrom(now) > 0 {
-			res.CancelAt(now)
-			rateLimited = true
-			wait = minPositive(wait, res.DelayFrom(now))
-			continue
-		}
-		entry, err := applier.Apply(ctx, rb, a, now)
-		if err != nil {
-			if apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) {
-				// The object changed since the cache saw it: the watch event re-plans.
-				log.V(1).Info("Revert raced a change; waiting for the watch", "object", a.Ref.String(), "error", err.Error())
-				continue
-			}
-			failed = append(failed, fmt.Sprintf("%s %s: %v", a.Kind, a.Ref, err))
-			r.Recorder.Eventf(rb, nil, corev1.EventTypeWarning, v1.ReasonRevertFailed, "Revert", "%s", note(failed[len(failed)-1]))
-			continue
-		}
-		reverted[a.Ref] = true
-		es.sincePrune++
-		rb.Status.Journal = append([]v1.JournalRecord{{Entry: entry, Action: a.Kind, Time: metav1.NewTime(now),
-			Object: v1.ObjectReference{Kind: a.Ref.Kind, Namespace: a.Ref.Namespace, Name: a.Ref.Name}}}, rb.Status.Journal...)
-		msg := fmt.Sprintf("%s %s to revert %s; prior state in ConfigMap %s/%s", a.Kind, a.Ref, typesOf(a.Findings), r.JournalNamespace, entry)
-		r.Recorder.Eventf(rb, nil, corev1.EventTypeNormal, v1.ReasonReverted, "Revert", "%s", note(msg))
-		if obj := r.cachedObject(ctx, a.Ref); obj != nil {
-			r.Recorder.Eventf(obj, rb, corev1.EventTypeNormal, v1.ReasonReverted, "Revert", "%s", note("RoleBaseline "+rb.Name+": "+msg))
-		}
-		log.Info("Reverted drift", "action", a.Kind, "object", a.Ref.String(), "journal", entry)
-		if h.recordRevert(now) {
-			log.Info("Revert loop detected; backing off", "object", a.Ref.String(), "backoff", h.backoff)
-			r.Recorder.Eventf(rb, nil, corev1.EventTypeWarning, v1.ReasonRevertLoopDetected, "Revert",
-				"%s was reverted %d times within %s: another writer keeps changing it; next revert in %s",
-				a.Ref, loopThreshold, loopWindow, h.backoff)
-		}
-	}
-	if len(rb.Status.Journal) > maxJournalRecords {
-		rb.Status.Journal = rb.Status.Journal[:maxJournalRecords]
-	}
-	if es.sincePrune >= pruneEvery && es.pruning.CompareAndSwap(false, true) {
-		// Off the reconcile path: listing and deleting old entries would delay the next revert.
-		es.sincePrune = 0
-		owner, limit := rb.DeepCopy(), int(rb.Spec.Enforcement.JournalLimit)
-		go func() {
-			defer es.pruning.Store(false)
-			pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-			defer cancel()
-			if err := applier.Prune(pctx, owner, limit); err != nil {
-				log.Error(err, "Pruning the journal failed; retrying after the next reverts")
-			}
-		}()
 	}
 	for i := range rb.Status.Findings {
 		f := &rb.Status.Findings[i]
-		f.Reverted = reverted[objectRef(f.Object)]
+		o, ok := es.outcomes[objectRef(f.Object)]
+		f.Reverted = ok && o.kind == outcomeReverted
 	}
+	meta.SetStatusCondition(&rb.Status.Conditions, es.condition(rb.Generation, now))
+	return taken
+}
 
-	cond := metav1.Condition{Type: v1.ConditionEnforced, ObservedGeneration: rb.Generation, Status: metav1.ConditionFalse}
-	held := heldSkips(skips)
+// unreport puts back journal records whose status write failed.
+func (es *enforceState) unreport(records []v1.JournalRecord) {
+	if len(records) == 0 {
+		return
+	}
+	es.mu.Lock()
+	defer es.mu.Unlock()
+	es.unreported = append(es.unreported, records...)
+}
+
+// condition summarises the outcomes, the most serious first; es.mu must be held.
+func (es *enforceState) condition(generation int64, now time.Time) metav1.Condition {
+	byKind := map[outcomeKind][]string{}
+	for _, o := range es.outcomes {
+		byKind[o.kind] = append(byKind[o.kind], o.msg)
+	}
+	c := metav1.Condition{Type: v1.ConditionEnforced, ObservedGeneration: generation, Status: metav1.ConditionFalse}
 	switch {
-	case len(failed) > 0:
-		cond.Reason, cond.Message = v1.ReasonRevertFailed, strings.Join(failed, "; ")
-	case len(looping) > 0:
-		cond.Reason, cond.Message = v1.ReasonRevertLoopDetected, "Another writer keeps undoing reverts of "+strings.Join(looping, ", ")+"; backing off"
-	case rateLimited:
-		cond.Reason, cond.Message = v1.ReasonRateLimited, fmt.Sprintf("Reverts wait for spec.enforcement.maxRevertsPerMinute (%d)", es.perMinute)
-	case len(held) > 0:
-		cond.Reason, cond.Message = v1.ReasonRevertSkipped, strings.Join(held, "; ")
+	case len(byKind[outcomeFailed]) > 0:
+		c.Reason, c.Message = v1.ReasonRevertFailed, joinSorted(byKind[outcomeFailed])
+	case len(byKind[outcomeLooping]) > 0:
+		c.Reason, c.Message = v1.ReasonRevertLoopDetected, "Another writer keeps undoing reverts of "+joinSorted(byKind[outcomeLooping])+"; backing off"
+	case len(byKind[outcomeRateLimited]) > 0:
+		c.Reason, c.Message = v1.ReasonRateLimited, fmt.Sprintf("Reverts of %s wait for spec.enforcement.maxRevertsPerMinute (%d)",
+			joinSorted(byKind[outcomeRateLimited]), es.perMinute)
+	case len(byKind[outcomeSkipped]) > 0:
+		c.Reason, c.Message = v1.ReasonRevertSkipped, joinSorted(byKind[outcomeSkipped])
 	default:
-		cond.Status, cond.Reason = metav1.ConditionTrue, v1.ReasonReverted
-		cond.Message = fmt.Sprintf("%d object(s) reverted in the last pass; nothing else to revert", len(reverted))
+		c.Status, c.Reason = metav1.ConditionTrue, v1.ReasonReverted
+		c.Message = fmt.Sprintf("Nothing left to revert; %d revert(s) applied since the operator started", es.reverts)
 	}
-	cond.Message = note(cond.Message)
-	meta.SetStatusCondition(&rb.Status.Conditions, cond)
-	if len(failed) > 0 {
-		wait = minPositive(wait, 5*time.Second)
-	}
-	return wait
+	c.Message = note(c.Message)
+	return c
 }
 
 // recordRevert notes a revert and reports whether it makes a loop, arming the backoff.
 func (h *revertHistory) recordRevert(now time.Time) bool {
+	if !h.last.IsZero() && now.Sub(h.last) >= loopWindow {
+		h.backoff = 0 // a quiet window ends the previous loop
+	}
+	h.last = now
 	kept := h.recent[:0]
 	for _, t := range h.recent {
 		if now.Sub(t) < loopWindow {
 			kept = append(kept, t)
 		}
 	}
-	kept = append(kept, now)
-	h.recent = kept
+	h.recent = append(kept, now)
 	if len(h.recent) < loopThreshold {
-		if len(h.recent) == 1 {
-			h.backoff = 0 // a quiet window ends the previous loop
-		}
 		return false
 	}
 	h.backoff = min(max(h.backoff*2, loopBackoffMin), loopBackoffMax)
@@ -219,19 +203,6 @@ func (r *RoleBaselineReconciler) reportDryRun(rb *v1.RoleBaseline, es *enforceSt
 		Reason: v1.ReasonDryRun, Message: note(msg), ObservedGeneration: rb.Generation})
 }
 
-func heldSkips(skips []revert.Skip) []string {
-	var out []string
-	seen := map[string]bool{}
-	for _, s := range skips {
-		line := s.Finding.Object.String() + ": " + s.Reason
-		if !s.ByPolicy && !seen[line] {
-			seen[line] = true
-			out = append(out, line)
-		}
-	}
-	return out
-}
-
 func typesOf(fs []drift.Finding) string {
 	var out []string
 	seen := map[v1.FindingType]bool{}
@@ -244,9 +215,7 @@ func typesOf(fs []drift.Finding) string {
 	return strings.Join(out, ", ")
 }
 
-func minPositive(a, b time.Duration) time.Duration {
-	if a <= 0 || (b > 0 && b < a) {
-		return b
-	}
-	return a
+func joinSorted(lines []string) string {
+	slices.Sort(lines)
+	return strings.Join(lines, "; ")
 }

@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
+	v1 "github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/drift"
 )
 
@@ -29,14 +30,17 @@ import (
 type hub struct {
 	mu        sync.RWMutex
 	baselines map[string]*baselineState
+	// revert hears of each object that changed an Enforce baseline's findings.
+	revert func(name string, spec *v1.RoleBaselineSpec, ref drift.ObjectRef)
 }
 
 // baselineState is the in-memory state of one baseline.
 type baselineState struct {
-	mu         sync.Mutex
-	generation int64
-	eval       *drift.Evaluator
-	loadedAt   time.Time
+	// baseline is the object this state was loaded from (metadata and spec); read-only.
+	baseline *v1.RoleBaseline
+	mu       sync.Mutex
+	eval     *drift.Evaluator
+	loadedAt time.Time
 	// changedAt is when the oldest change not yet written to status was observed.
 	changedAt time.Time
 	// reported are the keys of the findings last written to status, with when each was first seen.
@@ -46,11 +50,13 @@ type baselineState struct {
 	// budget limits the events of this baseline; suppressed counts what it held back.
 	budget     *rate.Limiter
 	suppressed int
-	// enforce is touched only by the baseline's reconcile, outside mu.
+	// enforce has its own lock: the revert workers share it with the reconcile.
 	enforce *enforceState
 }
 
-func newHub() *hub { return &hub{baselines: map[string]*baselineState{}} }
+func newHub(revert func(string, *v1.RoleBaselineSpec, drift.ObjectRef)) *hub {
+	return &hub{baselines: map[string]*baselineState{}, revert: revert}
+}
 
 func (h *hub) get(name string) *baselineState {
 	h.mu.RLock()
@@ -60,7 +66,7 @@ func (h *hub) get(name string) *baselineState {
 
 // load (re)builds a baseline's evaluator from a snapshot taken under the hub's write
 // lock. The previous state's reported findings carry over.
-func (h *hub) load(name string, generation int64, eval *drift.Evaluator, snapshot func() (*drift.Snapshot, error), now time.Time) (*baselineState, error) {
+func (h *hub) load(rb *v1.RoleBaseline, eval *drift.Evaluator, snapshot func() (*drift.Snapshot, error), now time.Time) (*baselineState, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	snap, err := snapshot()
@@ -68,9 +74,11 @@ func (h *hub) load(name string, generation int64, eval *drift.Evaluator, snapsho
 		return nil, err
 	}
 	eval.Load(snap)
-	st := &baselineState{generation: generation, eval: eval, loadedAt: now, changedAt: now,
-		reported: map[findingKey]time.Time{}, budget: newEventBudget(), enforce: &enforceState{}}
-	if old := h.baselines[name]; old != nil {
+	name := rb.Name
+	st := &baselineState{baseline: &v1.RoleBaseline{ObjectMeta: *rb.ObjectMeta.DeepCopy(), Spec: *rb.Spec.DeepCopy()},
+		eval: eval, loadedAt: now, changedAt: now,
+		reported: map[findingKey]time.Time{}, budget: newEventBudget(), enforce: newEnforceState()}
+	if old := h.baselines[name]; old != nil && old.baseline.UID == rb.UID {
 		old.mu.Lock()
 		st.reported, st.seeded = old.reported, old.seeded
 		st.budget, st.suppressed, st.enforce = old.budget, old.suppressed, old.enforce
@@ -126,6 +134,9 @@ func (h *hub) apply(obj client.Object, deleted bool, now time.Time) []string {
 			changed = append(changed, name)
 		}
 		st.mu.Unlock()
+		if moved && st.baseline.Spec.Mode == v1.ModeEnforce && h.revert != nil {
+			h.revert(name, &st.baseline.Spec, ref)
+		}
 	}
 	return changed
 }

@@ -18,11 +18,14 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	v1 "github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/drift"
+	"github.com/rbac-guardrails/rbac-guardrails/internal/revert"
 )
 
 // RoleBaselineReconciler reports the drift of the live RBAC from each RoleBaseline in
@@ -43,7 +46,8 @@ type RoleBaselineReconciler struct {
 	// Now is the clock; tests may replace it.
 	Now func() time.Time
 
-	hub *hub
+	hub      *hub
+	reverter *reverter
 	// written remembers the status last written for each baseline: the informer cache
 	// can lag behind the operator's own status patches, and a status computed against a
 	// stale copy would be judged unchanged and never written.
@@ -102,7 +106,11 @@ func (r *RoleBaselineReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.StatusFindings > MaxStatusFindings {
 		return fmt.Errorf("status findings limit %d is above the CRD's maximum of %d", r.StatusFindings, MaxStatusFindings)
 	}
-	r.hub = newHub()
+	r.reverter = newReverter(r)
+	if err := mgr.Add(r.reverter); err != nil {
+		return err
+	}
+	r.hub = newHub(r.reverter.changed)
 	h := r.hub.eventHandler(r.Now)
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&v1.RoleBaseline{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
@@ -111,6 +119,8 @@ func (r *RoleBaselineReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&rbacv1.RoleBinding{}, h).
 		Watches(&rbacv1.ClusterRoleBinding{}, h).
 		Watches(&corev1.Namespace{}, h, builder.WithPredicates(labelsOrLifecycleChanged{})).
+		// The revert workers ask for their results to be reported.
+		WatchesRawSource(source.Channel(r.reverter.notify, &handler.EnqueueRequestForObject{})).
 		Named("rolebaseline").
 		Complete(r)
 }
@@ -136,43 +146,57 @@ func (r *RoleBaselineReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	}
 	before := rb.DeepCopy()
 
-	result, changedAt, err := r.reconcile(ctx, rb)
+	p, err := r.reconcile(ctx, rb)
 
 	if statusChanged(&before.Status, &rb.Status) {
 		now := metav1.NewTime(r.Now())
 		rb.Status.LastEvaluationTime = &now
 		if perr := r.Status().Patch(ctx, rb, client.MergeFrom(before)); perr != nil {
-			r.hub.unobserved(rb.Name, changedAt)
+			r.hub.unobserved(rb.Name, p.changedAt)
+			if p.enforce != nil {
+				p.enforce.unreport(p.journal)
+			}
 			return ctrl.Result{}, errors.Join(err, perr)
 		}
 		r.written.set(rb)
 		log.V(1).Info("Status updated", "drifts", rb.Status.Counts.Drifts, "violations", rb.Status.Counts.Violations)
 	}
-	if !changedAt.IsZero() {
-		detectionSeconds.Observe(r.Now().Sub(changedAt).Seconds())
+	if !p.changedAt.IsZero() {
+		detectionSeconds.Observe(r.Now().Sub(p.changedAt).Seconds())
 	}
-	return result, err
+	return p.result, err
 }
 
-// reconcile refreshes the baseline's evaluator when needed and fills rb.Status. It
-// returns when the oldest change it reflects was observed (zero when none).
-func (r *RoleBaselineReconciler) reconcile(ctx context.Context, rb *v1.RoleBaseline) (ctrl.Result, time.Time, error) {
+// pass is what one reconcile did, for the status write that follows it.
+type pass struct {
+	result ctrl.Result
+	// changedAt is when the oldest change it reflects was observed (zero when none).
+	changedAt time.Time
+	// journal are revert records it moved into status, and enforce their owner.
+	journal []v1.JournalRecord
+	enforce *enforceState
+}
+
+// reconcile refreshes the baseline's evaluator when needed and fills rb.Status.
+func (r *RoleBaselineReconciler) reconcile(ctx context.Context, rb *v1.RoleBaseline) (pass, error) {
 	now := r.Now()
 	st := r.hub.get(rb.Name)
-	if st == nil || st.generation != rb.Generation || now.Sub(st.loadedAt) >= r.ResyncPeriod {
+	loaded := false
+	if st == nil || st.baseline.UID != rb.UID || st.baseline.Generation != rb.Generation || now.Sub(st.loadedAt) >= r.ResyncPeriod {
 		eval, err := drift.NewEvaluator(&rb.Spec, nil)
 		if err != nil {
 			r.setNotReady(rb, v1.ReasonInvalidSpec, err.Error())
 			r.Recorder.Eventf(rb, nil, corev1.EventTypeWarning, v1.ReasonInvalidSpec, "Evaluate", "%s", err.Error())
-			return ctrl.Result{}, time.Time{}, reconcile.TerminalError(err)
+			return pass{}, reconcile.TerminalError(err)
 		}
 		start := time.Now()
-		st, err = r.hub.load(rb.Name, rb.Generation, eval, func() (*drift.Snapshot, error) { return r.snapshot(ctx) }, now)
+		st, err = r.hub.load(rb, eval, func() (*drift.Snapshot, error) { return r.snapshot(ctx) }, now)
 		if err != nil {
 			r.setNotReady(rb, v1.ReasonEvaluationFailed, "Reading the live RBAC: "+err.Error())
-			return ctrl.Result{}, time.Time{}, err
+			return pass{}, err
 		}
 		evaluationSeconds.WithLabelValues("full").Observe(time.Since(start).Seconds())
+		loaded = true
 	}
 
 	st.mu.Lock()
@@ -207,14 +231,23 @@ func (r *RoleBaselineReconciler) reconcile(ctx context.Context, rb *v1.RoleBasel
 	if summaryIn > 0 {
 		requeue = min(requeue, summaryIn)
 	}
-	if rb.Spec.Mode == v1.ModeEnforce {
-		if retry := r.enforce(ctx, rb, st.enforce, all, now); retry > 0 {
-			requeue = min(requeue, retry)
-		}
-	} else {
+	p := pass{result: ctrl.Result{RequeueAfter: requeue}, changedAt: changedAt}
+	switch {
+	case rb.Spec.Mode != v1.ModeEnforce:
 		meta.RemoveStatusCondition(&rb.Status.Conditions, v1.ConditionEnforced)
+	case rb.Spec.Enforcement.DryRun:
+		actions, _ := revert.Plan(&rb.Spec, all, func(ref drift.ObjectRef) client.Object {
+			return r.cachedObject(ctx, ref, client.UnsafeDisableDeepCopy)
+		})
+		r.reportDryRun(rb, st.enforce, actions)
+	default:
+		// The revert workers act on watch events; a fresh load replans everything.
+		if loaded {
+			r.reverter.queue.Add(revertItem{baseline: rb.Name})
+		}
+		p.journal, p.enforce = st.enforce.report(rb, now), st.enforce
 	}
-	return ctrl.Result{RequeueAfter: requeue}, changedAt, nil
+	return p, nil
 }
 
 func (r *RoleBaselineReconciler) setNotReady(rb *v1.RoleBaseline, reason, msg string) {

@@ -232,6 +232,19 @@ func bindingEntry(kind, ns, name string, lbl map[string]string, roleRef *rbacv1.
 // copy; the rules and subjects in it are shared and must not be modified.
 func (e *Evaluator) Findings() []Finding { return deref(e.sorted) }
 
+// ObjectFindings returns the current findings about one object (Missing included), in
+// CompareFindings order: what Enforce mode reverts when that object changes. The slice
+// is a copy; the rules and subjects in it are shared and must not be modified.
+func (e *Evaluator) ObjectFindings(ref ObjectRef) []Finding {
+	var out []Finding
+	if ent := e.objects[ref]; ent != nil {
+		out = append(out, ent.findings...)
+	}
+	out = append(out, e.missing[ref]...)
+	slices.SortFunc(out, func(a, b Finding) int { return CompareFindings(&a, &b) })
+	return out
+}
+
 func deref(fs []*Finding) []Finding {
 	out := make([]Finding, len(fs))
 	for i, f := range fs {

@@ -59,6 +59,20 @@ func TestIncrementalEqualsFull(t *testing.T) {
 			if got := e.Findings(); !findingsEqual(got, want) {
 				t.Fatalf("round %d step %d (%s): incremental differs\nincremental:\n%v\nfull:\n%v", round, step, what, describeAll(got), describeAll(want))
 			}
+			byObject := map[ObjectRef][]Finding{}
+			for _, f := range want {
+				byObject[f.Object] = append(byObject[f.Object], f)
+			}
+			for ref, fs := range byObject {
+				if got := e.ObjectFindings(ref); !findingsEqual(got, fs) {
+					t.Fatalf("round %d step %d (%s): ObjectFindings(%s) differs\ngot:\n%v\nwant:\n%v", round, step, what, ref, describeAll(got), describeAll(fs))
+				}
+			}
+			for ref := range w {
+				if _, has := byObject[ref]; !has && len(e.ObjectFindings(ref)) > 0 {
+					t.Fatalf("round %d step %d (%s): ObjectFindings(%s) not empty: %v", round, step, what, ref, describeAll(e.ObjectFindings(ref)))
+				}
+			}
 			if c, wc := e.Counts(), Count(want); c.Drifts != wc.Drifts || c.Violations != wc.Violations || len(c.ByType) != len(wc.ByType) {
 				t.Fatalf("round %d step %d: counts %+v, want %+v", round, step, c, wc)
 			}
