@@ -3,7 +3,6 @@ package controllers
 import (
 	"context"
 	"fmt"
-	"slices"
 	"time"
 	"unicode/utf8"
 
@@ -39,20 +38,17 @@ const maxNote = 1000
 
 func newEventBudget() *rate.Limiter { return rate.NewLimiter(rate.Every(eventEvery), eventBurst) }
 
-// emitEvents reports what changed since the findings last written: each new finding
+// emitEvents reports what changed since the findings last written: each fresh finding
 // on the baseline and on the drifted object, and the resolved ones, within the
 // baseline's event budget. Nothing changed, nothing emitted, so a resync or a restart
 // makes no noise. It returns how long to wait before a held-back summary can be
 // emitted, or 0.
 func (r *RoleBaselineReconciler) emitEvents(ctx context.Context, rb *v1.RoleBaseline, st *baselineState,
-	prior, current map[findingKey]time.Time, all []drift.Finding) time.Duration {
+	fresh []drift.Finding, resolved []findingKey) time.Duration {
 	// Once findings are being held back, the next token goes to their summary.
 	allow := func() bool { return st.suppressed == 0 && st.budget.Allow() }
-	for i := range all {
-		f := &all[i]
-		if _, seen := prior[keyOfDrift(f)]; seen {
-			continue
-		}
+	for i := range fresh {
+		f := &fresh[i]
 		if !allow() {
 			st.suppressed++
 			continue
@@ -67,13 +63,6 @@ func (r *RoleBaselineReconciler) emitEvents(ctx context.Context, rb *v1.RoleBase
 		}
 	}
 
-	var resolved []findingKey
-	for k := range prior {
-		if _, still := current[k]; !still {
-			resolved = append(resolved, k)
-		}
-	}
-	slices.SortFunc(resolved, compareKeys)
 	for _, k := range resolved {
 		if !allow() {
 			st.suppressed++

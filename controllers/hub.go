@@ -43,8 +43,8 @@ type baselineState struct {
 	loadedAt time.Time
 	// changedAt is when the oldest change not yet written to status was observed.
 	changedAt time.Time
-	// reported are the keys of the findings last written to status, with when each was first seen.
-	reported map[findingKey]time.Time
+	// reported are the findings announced in status and events.
+	reported reportedSet
 	// seeded is true once reported reflects this process's own status write.
 	seeded bool
 	// budget limits the events of this baseline; suppressed counts what it held back.
@@ -77,7 +77,7 @@ func (h *hub) load(rb *v1.RoleBaseline, eval *drift.Evaluator, snapshot func() (
 	name := rb.Name
 	st := &baselineState{baseline: &v1.RoleBaseline{ObjectMeta: *rb.ObjectMeta.DeepCopy(), Spec: *rb.Spec.DeepCopy()},
 		eval: eval, loadedAt: now, changedAt: now,
-		reported: map[findingKey]time.Time{}, budget: newEventBudget(), enforce: newEnforceState()}
+		reported: reportedSet{}, budget: newEventBudget(), enforce: newEnforceState()}
 	if old := h.baselines[name]; old != nil && old.baseline.UID == rb.UID {
 		old.mu.Lock()
 		st.reported, st.seeded = old.reported, old.seeded

@@ -200,29 +200,30 @@ func (r *RoleBaselineReconciler) reconcile(ctx context.Context, rb *v1.RoleBasel
 	}
 
 	st.mu.Lock()
-	all := st.eval.Findings()
-	top, omitted := drift.ToAPI(all, r.StatusFindings)
+	top, omitted := st.eval.Top(r.StatusFindings)
 	counts := st.eval.Counts()
 	changedAt := st.changedAt
 	st.changedAt = time.Time{}
-	if !st.seeded {
-		st.reported = seedReported(&rb.Status, all, counts)
-		st.seeded = true
-	}
-	prior := st.reported
-	current := make(map[findingKey]time.Time, len(all))
-	for i := range all {
-		k := keyOfDrift(&all[i])
-		if t, ok := prior[k]; ok && !t.IsZero() {
-			current[k] = t
-		} else {
-			current[k] = now
+	var (
+		fresh    []drift.Finding
+		resolved []findingKey
+		all      []drift.Finding // only when needed: it copies every finding
+	)
+	if added, removed, full := st.eval.Changes(); full || !st.seeded {
+		all = st.eval.Findings()
+		prior := st.reported.times()
+		if !st.seeded {
+			prior, st.seeded = seedReported(&rb.Status, all, counts), true
 		}
+		st.reported, fresh, resolved = rebuild(prior, all, now)
+	} else {
+		fresh, resolved = st.reported.apply(added, removed, now)
 	}
-	st.reported = current
-
-	rb.Status = desiredStatus(rb, top, omitted, counts, current, now)
-	summaryIn := r.emitEvents(ctx, rb, st, prior, current, all)
+	if rb.Spec.Mode == v1.ModeEnforce && rb.Spec.Enforcement.DryRun && all == nil {
+		all = st.eval.Findings()
+	}
+	rb.Status = desiredStatus(rb, top, omitted, counts, st.reported.firstSeen, now)
+	summaryIn := r.emitEvents(ctx, rb, st, fresh, resolved)
 	st.mu.Unlock()
 
 	recordFindings(rb.Name, counts)
@@ -275,36 +276,4 @@ func (r *RoleBaselineReconciler) snapshot(ctx context.Context) (*drift.Snapshot,
 	}
 	return &drift.Snapshot{Roles: roles.Items, ClusterRoles: croles.Items, RoleBindings: rbs.Items,
 		ClusterRoleBindings: crbs.Items, Namespaces: nss.Items}, nil
-}
-
-// seedReported rebuilds, after a restart, which findings were already reported, from
-// the status this operator wrote before. When the counts still match, everything was
-// reported; otherwise only the listed findings were, with their firstSeen.
-func seedReported(st *v1.RoleBaselineStatus, all []drift.Finding, counts v1.FindingCounts) map[findingKey]time.Time {
-	listed := map[findingKey]time.Time{}
-	for i := range st.Findings {
-		f := &st.Findings[i]
-		var t time.Time
-		if f.FirstSeen != nil {
-			t = f.FirstSeen.Time
-		}
-		listed[keyOf(f)] = t
-	}
-	if st.ObservedGeneration == 0 || st.Counts.Drifts != counts.Drifts || st.Counts.Violations != counts.Violations {
-		return listed
-	}
-	out := make(map[findingKey]time.Time, len(all))
-	for i := range all {
-		k := keyOfDrift(&all[i])
-		out[k] = listed[k] // zero when not listed: reported, first seen unknown
-	}
-	return out
-}
-
-func keyOfDrift(f *drift.Finding) findingKey {
-	k := findingKey{typ: f.Type, guardrail: f.Guardrail, object: f.Object}
-	if f.Subject != nil {
-		k.subject = f.Subject.Kind + "/" + f.Subject.Namespace + "/" + f.Subject.Name
-	}
-	return k
 }

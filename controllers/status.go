@@ -43,7 +43,7 @@ func keyOf(f *v1.Finding) findingKey {
 // desiredStatus computes the status for findings, keeping firstSeen from firstSeen
 // and the conditions' transition times from the current status.
 func desiredStatus(rb *v1.RoleBaseline, findings []v1.Finding, omitted int32, counts v1.FindingCounts,
-	firstSeen map[findingKey]time.Time, now time.Time) v1.RoleBaselineStatus {
+	firstSeen func(findingKey) (time.Time, bool), now time.Time) v1.RoleBaselineStatus {
 	st := *rb.Status.DeepCopy()
 	st.ObservedGeneration = rb.Generation
 	st.Counts = counts
@@ -51,7 +51,7 @@ func desiredStatus(rb *v1.RoleBaseline, findings []v1.Finding, omitted int32, co
 	st.Findings = findings
 	for i := range st.Findings {
 		f := &st.Findings[i]
-		seen, ok := firstSeen[keyOf(f)]
+		seen, ok := firstSeen(keyOf(f))
 		if !ok {
 			seen = now
 		}

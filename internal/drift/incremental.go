@@ -42,6 +42,10 @@ type Evaluator struct {
 	pendingAdd []*Finding // findings entering sorted at the next flush
 	counts     v1alpha1.FindingCounts
 	changed    bool
+	// log holds the findings that entered and left since the last Changes; logFull
+	// says it overflowed (or a Load happened) and the caller must start afresh.
+	logAdded, logRemoved []Finding
+	logFull              bool
 }
 
 type desiredRole struct {
@@ -208,6 +212,7 @@ func (e *Evaluator) load(snap *Snapshot, indexed bool) {
 		addCount(&e.counts, f.Type, 1)
 	}
 	e.changed = false
+	e.logAdded, e.logRemoved, e.logFull = nil, nil, true
 }
 
 func roleEntry(kind, ns, name string, lbl map[string]string, rules []rbacv1.PolicyRule, agg *rbacv1.AggregationRule) entry {
@@ -580,6 +585,27 @@ func (e *Evaluator) replace(old, new []Finding) {
 	for i := range new {
 		e.pendingAdd = append(e.pendingAdd, &new[i])
 	}
+	if e.logFull {
+		return
+	}
+	if len(e.logAdded)+len(e.logRemoved) > 2*len(e.sorted)+1024 {
+		// Nobody drained the log for a long while: a fresh start is cheaper.
+		e.logAdded, e.logRemoved, e.logFull = nil, nil, true
+		return
+	}
+	e.logRemoved = append(e.logRemoved, old...)
+	e.logAdded = append(e.logAdded, new...)
+}
+
+// Changes returns the findings that entered and left the list since the previous
+// call, and empties that log. A finding recomputed unchanged appears in both. full is
+// true after a Load (or when the log grew past a bound): the caller must then start
+// from Findings instead. Together they let a caller track what it has reported with
+// work proportional to the change, not to every finding.
+func (e *Evaluator) Changes() (added, removed []Finding, full bool) {
+	added, removed, full = e.logAdded, e.logRemoved, e.logFull
+	e.logAdded, e.logRemoved, e.logFull = nil, nil, false
+	return added, removed, full
 }
 
 // flush applies pending changes: a few by binary search, many (a role granted by

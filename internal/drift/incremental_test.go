@@ -29,6 +29,14 @@ func TestIncrementalEqualsFull(t *testing.T) {
 			t.Fatal(err)
 		}
 		e.Load(w.snapshot())
+		// tracked follows the findings through Changes alone, as the controller does.
+		tracked := map[string]int{}
+		if _, _, full := e.Changes(); !full {
+			t.Fatal("Changes after Load must say full")
+		}
+		for _, f := range e.Findings() {
+			tracked[describe(f)]++
+		}
 		for step := 0; step < 40; step++ {
 			var what string
 			if len(w) > 0 && g.intn(3) == 0 {
@@ -58,6 +66,31 @@ func TestIncrementalEqualsFull(t *testing.T) {
 			}
 			if got := e.Findings(); !findingsEqual(got, want) {
 				t.Fatalf("round %d step %d (%s): incremental differs\nincremental:\n%v\nfull:\n%v", round, step, what, describeAll(got), describeAll(want))
+			}
+			added, removed, full := e.Changes()
+			if full {
+				t.Fatalf("round %d step %d: Changes says full without a Load", round, step)
+			}
+			for _, f := range removed {
+				tracked[describe(f)]--
+			}
+			for _, f := range added {
+				tracked[describe(f)]++
+			}
+			wantTracked := map[string]int{}
+			for _, f := range want {
+				wantTracked[describe(f)]++
+			}
+			for k, n := range tracked {
+				if n != wantTracked[k] {
+					t.Fatalf("round %d step %d (%s): following Changes gives %d of %s, want %d", round, step, what, n, k, wantTracked[k])
+				}
+				if n == 0 {
+					delete(tracked, k)
+				}
+			}
+			if len(tracked) != len(wantTracked) {
+				t.Fatalf("round %d step %d (%s): following Changes gives %d distinct findings, want %d", round, step, what, len(tracked), len(wantTracked))
 			}
 			byObject := map[ObjectRef][]Finding{}
 			for _, f := range want {
