@@ -22,6 +22,7 @@ import (
 	"crypto/tls"
 	"flag"
 	"os"
+	"runtime/debug"
 	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
@@ -82,6 +83,12 @@ func main() {
 	flag.Parse()
 
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
+	if os.Getenv("GOGC") == "" {
+		// Most of the live heap is the informer cache, which changes slowly; collecting
+		// at 50% growth instead of 100% keeps about 15 MB less resident at 20k RBAC
+		// objects for a little more GC work. GOGC in the environment overrides it.
+		debug.SetGCPercent(50)
+	}
 	log := ctrl.Log.WithName("setup")
 
 	if err := run(opts); err != nil {
