@@ -58,30 +58,48 @@ func rebuild(prior map[findingKey]time.Time, all []drift.Finding, now time.Time)
 	return rs, fresh, resolved
 }
 
-// apply follows one batch of evaluator changes. A finding recomputed with the same key
-// (its rules changed, say) is neither fresh nor resolved and keeps its first-seen time.
+// apply follows one batch of evaluator changes, netted per key: a finding recomputed
+// with the same key (its rules changed, say), or added and taken back within the
+// batch, is neither fresh nor resolved and keeps its first-seen time.
 func (rs reportedSet) apply(added, removed []drift.Finding, now time.Time) ([]drift.Finding, []findingKey) {
+	delta := make(map[findingKey]int, len(added)+len(removed))
 	for i := range removed {
-		if rf := rs[keyOfDrift(&removed[i])]; rf != nil {
-			rf.n--
-		}
+		delta[keyOfDrift(&removed[i])]--
+	}
+	for i := range added {
+		delta[keyOfDrift(&added[i])]++
 	}
 	var fresh []drift.Finding
+	var resolved []findingKey
+	// Walk added (not the map) so a fresh key is reported with one of its findings.
 	for i := range added {
 		k := keyOfDrift(&added[i])
-		if rf := rs[k]; rf != nil {
-			rf.n++
+		d, pending := delta[k]
+		if !pending {
 			continue
 		}
-		rs[k] = &reportedFinding{first: now, n: 1}
-		fresh = append(fresh, added[i])
+		delete(delta, k)
+		if d == 0 {
+			continue
+		}
+		if rf := rs[k]; rf != nil {
+			rf.n += d
+			if rf.n <= 0 {
+				delete(rs, k)
+				resolved = append(resolved, k)
+			}
+		} else if d > 0 {
+			rs[k] = &reportedFinding{first: now, n: d}
+			fresh = append(fresh, added[i])
+		}
 	}
-	var resolved []findingKey
-	for i := range removed {
-		k := keyOfDrift(&removed[i])
-		if rf := rs[k]; rf != nil && rf.n <= 0 {
-			delete(rs, k)
-			resolved = append(resolved, k)
+	for k, d := range delta { // keys only removed
+		if rf := rs[k]; rf != nil {
+			rf.n += d
+			if rf.n <= 0 {
+				delete(rs, k)
+				resolved = append(resolved, k)
+			}
 		}
 	}
 	slices.SortFunc(fresh, func(a, b drift.Finding) int { return drift.CompareFindings(&a, &b) })

@@ -41,6 +41,10 @@ func TestReportedSetApply(t *testing.T) {
 		"a removed finding is resolved": {
 			start: []drift.Finding{a, b}, removed: []drift.Finding{b}, wantResolved: []string{"b"}, wantReportedKeys: 1,
 		},
+		"a finding added and taken back in one batch (an admission preview) leaves no trace": {
+			start: []drift.Finding{a}, added: []drift.Finding{b, aChanged, a}, removed: []drift.Finding{a, b, aChanged},
+			wantFirst: map[string]time.Time{"a": t0}, wantReportedKeys: 1,
+		},
 		"ceilings are told apart by subject": {
 			start: []drift.Finding{ceiling("alice")}, added: []drift.Finding{ceiling("bob")}, removed: []drift.Finding{ceiling("alice")},
 			wantFresh: []string{"bob"}, wantResolved: []string{"alice"}, wantReportedKeys: 1,
