@@ -50,6 +50,8 @@ type baselineState struct {
 	// budget limits the events of this baseline; suppressed counts what it held back.
 	budget     *rate.Limiter
 	suppressed int
+	// statusAt is when status was last written.
+	statusAt time.Time
 	// enforce has its own lock: the revert workers share it with the reconcile.
 	enforce *enforceState
 }
@@ -101,6 +103,33 @@ func (h *hub) unobserved(name string, changedAt time.Time) {
 	defer st.mu.Unlock()
 	if st.changedAt.IsZero() || changedAt.Before(st.changedAt) {
 		st.changedAt = changedAt
+	}
+}
+
+// enforceStatusInterval spaces an Enforce baseline's status writes: a tampering, its
+// revert and the revert's watch event would otherwise write status three times within
+// a few milliseconds, competing with the next revert for the API server.
+const enforceStatusInterval = 200 * time.Millisecond
+
+// holdStatus returns how long an Enforce baseline's status write should wait to be
+// merged with what follows, or 0. Spec changes and Audit baselines never wait.
+func (h *hub) holdStatus(rb *v1.RoleBaseline, now time.Time) time.Duration {
+	st := h.get(rb.Name)
+	if st == nil || st.baseline.UID != rb.UID || st.baseline.Generation != rb.Generation ||
+		rb.Spec.Mode != v1.ModeEnforce || rb.Spec.Enforcement.DryRun {
+		return 0
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return max(0, st.statusAt.Add(enforceStatusInterval).Sub(now))
+}
+
+// statusWritten records a status write.
+func (h *hub) statusWritten(name string, at time.Time) {
+	if st := h.get(name); st != nil {
+		st.mu.Lock()
+		st.statusAt = at
+		st.mu.Unlock()
 	}
 }
 

@@ -141,6 +141,9 @@ func (r *RoleBaselineReconciler) Reconcile(ctx context.Context, req ctrl.Request
 		}
 		return ctrl.Result{}, err
 	}
+	if wait := r.hub.holdStatus(rb, r.Now()); wait > 0 {
+		return ctrl.Result{RequeueAfter: wait}, nil
+	}
 	if known := r.written.get(rb); known != nil {
 		rb.Status = *known
 	}
@@ -159,6 +162,7 @@ func (r *RoleBaselineReconciler) Reconcile(ctx context.Context, req ctrl.Request
 			return ctrl.Result{}, errors.Join(err, perr)
 		}
 		r.written.set(rb)
+		r.hub.statusWritten(rb.Name, now.Time)
 		log.V(1).Info("Status updated", "drifts", rb.Status.Counts.Drifts, "violations", rb.Status.Counts.Violations)
 	}
 	if !p.changedAt.IsZero() {
