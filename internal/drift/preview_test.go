@@ -47,7 +47,7 @@ func TestPreview(t *testing.T) {
 			want: []string{"SubjectsAdded RoleBinding team-a/readers subjects=User mallory"}},
 		"undeclared object": {spec: declared, snap: inSync, obj: ptrTo(role("team-a", "extra", readPods)),
 			want: []string{"Unexpected Role team-a/extra"}},
-		"out of scope namespace": {spec: declared, snap: inSync, obj: ptrTo(role("other", "extra", readPods))},
+		"out of scope namespace":                    {spec: declared, snap: inSync, obj: ptrTo(role("other", "extra", readPods))},
 		"fix that removes drift introduces nothing": {spec: declared, snap: drifted, obj: ptrTo(role("team-a", "reader", readPods))},
 		"partial fix keeps only what is new": {spec: declared, snap: drifted,
 			obj:  ptrTo(role("team-a", "reader", readPods, pr(ss(""), ss("configmaps"), ss("get")))),
