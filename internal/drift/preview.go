@@ -7,6 +7,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
 )
 
 // RefOf names a live object the Evaluator knows: an RBAC object or a Namespace.
@@ -93,4 +95,12 @@ func difference(add, del []*Finding) []Finding {
 		out = append(out, *f)
 	}
 	return out
+}
+
+// Mode returns the baseline's mode, Audit when unset.
+func (e *Evaluator) Mode() v1alpha1.Mode {
+	if e.spec.Mode == "" {
+		return v1alpha1.ModeAudit
+	}
+	return e.spec.Mode
 }
