@@ -154,7 +154,7 @@ func (rv *reviewer) canCreateRole(ctx context.Context, d *v1.DesiredRole, namesp
 	if d.AggregationRule != nil {
 		return fmt.Sprintf("%s is aggregated, and only someone allowed to escalate %s may declare it", where, resource), nil
 	}
-	denied, err := rv.holdsRules(ctx, toRBAC(d.Rules), namespace)
+	denied, err := rv.holdsRules(ctx, v1.RBACRules(d.Rules), namespace)
 	if denied == nil || err != nil {
 		return "", err
 	}
@@ -191,13 +191,4 @@ func placeText(kind, namespace, name string) string {
 		return kind + " " + name
 	}
 	return kind + " " + namespace + "/" + name
-}
-
-func toRBAC(rules []v1.PolicyRule) []rbacv1.PolicyRule {
-	out := make([]rbacv1.PolicyRule, len(rules))
-	for i, r := range rules {
-		out[i] = rbacv1.PolicyRule{Verbs: r.Verbs, APIGroups: r.APIGroups, Resources: r.Resources,
-			ResourceNames: r.ResourceNames, NonResourceURLs: r.NonResourceURLs}
-	}
-	return out
 }

@@ -33,7 +33,7 @@ func checkEscalation(ctx context.Context, rv *reviewer, spec *v1.RoleBaselineSpe
 	nsPlaces := places(spec, scope)
 	declared := map[declKey][]rbacv1.PolicyRule{}
 	for i := range spec.Roles {
-		declared[declKey{string(spec.Roles[i].Kind), spec.Roles[i].Name}] = toRBAC(spec.Roles[i].Rules)
+		declared[declKey{string(spec.Roles[i].Kind), spec.Roles[i].Name}] = v1.RBACRules(spec.Roles[i].Rules)
 	}
 	// A declared role's rules are what the operator keeps it at, so they are what a
 	// binding to it grants; otherwise the live role's rules.
