@@ -100,4 +100,3 @@ func TestServingCertRotation(t *testing.T) {
 	writeServingCert(t, dir, 2)
 	waitSerial(2)
 }
-
