@@ -13,7 +13,10 @@ import (
 // BaselineVerdict is what a proposed change would do to one baseline.
 type BaselineVerdict struct {
 	Baseline string
-	Mode     v1.Mode
+	// Mode is Audit or Enforce.
+	Mode v1.Mode
+	// Unmanaged is the baseline's policy for undeclared objects.
+	Unmanaged v1.UnmanagedPolicy
 	// Findings are those the change would introduce, most severe first.
 	Findings []drift.Finding
 }
@@ -42,12 +45,19 @@ func (r *RoleBaselineReconciler) Preview(obj client.Object, deleted bool) []Base
 	for name, st := range h.baselines {
 		st.mu.Lock()
 		found, err := st.eval.Preview(obj, deleted)
-		mode := st.eval.Mode()
+		spec := st.eval.Spec()
 		st.mu.Unlock()
 		if err == nil && len(found) > 0 {
-			out = append(out, BaselineVerdict{Baseline: name, Mode: mode, Findings: found})
+			out = append(out, BaselineVerdict{Baseline: name, Mode: modeOf(spec), Unmanaged: spec.Unmanaged, Findings: found})
 		}
 	}
 	slices.SortFunc(out, func(a, b BaselineVerdict) int { return strings.Compare(a.Baseline, b.Baseline) })
 	return out
+}
+
+func modeOf(spec *v1.RoleBaselineSpec) v1.Mode {
+	if spec.Mode == "" {
+		return v1.ModeAudit
+	}
+	return spec.Mode
 }

@@ -40,6 +40,9 @@ func (e *Evaluator) Preview(obj runtime.Object, deleted bool) ([]Finding, error)
 	if !ok {
 		return nil, fmt.Errorf("drift: cannot preview object of type %T", obj)
 	}
+	if !e.mayConcern(ref) {
+		return nil, nil
+	}
 	undo := e.undoer(ref)
 	e.changed = false
 	if deleted {
@@ -53,6 +56,28 @@ func (e *Evaluator) Preview(obj runtime.Object, deleted bool) ([]Finding, error)
 	e.flush()
 	e.changed = false
 	return introduced, nil
+}
+
+// mayConcern is false when no change to the object at ref can change the findings,
+// so a webhook asking every baseline pays only for those the change concerns: a
+// namespaced object outside the selected namespaces is out of scope, and so are the
+// bindings that could grant a Role there; a ClusterRoleBinding is out of scope unless
+// cluster-scoped objects are; a ClusterRole counts only in scope or when an in-scope
+// binding grants it to a ceiling subject (the grant index).
+func (e *Evaluator) mayConcern(ref ObjectRef) bool {
+	switch ref.Kind {
+	case KindRole, KindRoleBinding:
+		selected, known := e.nsSelected[ref.Namespace]
+		if !known {
+			selected = e.scope.SelectsNamespace(ref.Namespace, nil)
+		}
+		return selected
+	case KindClusterRoleBinding:
+		return e.scope.clusterScoped
+	case KindClusterRole:
+		return e.scope.clusterScoped || len(e.grants[ref]) > 0
+	}
+	return true
 }
 
 // undoer returns what puts the object at ref back as it is now.
@@ -97,10 +122,6 @@ func difference(add, del []*Finding) []Finding {
 	return out
 }
 
-// Mode returns the baseline's mode, Audit when unset.
-func (e *Evaluator) Mode() v1alpha1.Mode {
-	if e.spec.Mode == "" {
-		return v1alpha1.ModeAudit
-	}
-	return e.spec.Mode
-}
+// Spec returns the baseline spec the Evaluator was built from. It is the Evaluator's
+// own copy and must not be modified.
+func (e *Evaluator) Spec() *v1alpha1.RoleBaselineSpec { return e.spec }

@@ -24,21 +24,30 @@ type decision struct {
 }
 
 // decide turns the verdicts of the baselines a change concerns into a decision:
-// Enforce baselines deny, Audit baselines warn. exempt names who may still make the
-// change, for the denial's advice.
+// Enforce baselines deny, Audit baselines warn. Findings a baseline asks only to be
+// reported (undeclared objects unless unmanaged is Remove) warn in either mode.
+// exempt names who may still make the change, for the denial's advice.
 func decide(verdicts []controllers.BaselineVerdict, exempt []string) decision {
 	var d decision
 	var denials []string
-	for _, v := range verdicts {
-		if v.Mode == v1.ModeEnforce {
-			denials = append(denials, denyText(v))
-			continue
+	warn := func(v *controllers.BaselineVerdict, f *drift.Finding) {
+		if len(d.warnings) < maxWarnings {
+			d.warnings = append(d.warnings, clip(fmt.Sprintf("RoleBaseline %s (%s): %s: %s", v.Baseline, v.Mode, findingLabel(f), f.Message)))
 		}
-		for _, f := range v.Findings {
-			if len(d.warnings) == maxWarnings {
-				break
+	}
+	for i := range verdicts {
+		v := &verdicts[i]
+		var deny []drift.Finding
+		for j := range v.Findings {
+			f := &v.Findings[j]
+			if v.Mode == v1.ModeEnforce && !reportOnly(v, f) {
+				deny = append(deny, *f)
+			} else {
+				warn(v, f)
 			}
-			d.warnings = append(d.warnings, clip(fmt.Sprintf("RoleBaseline %s (Audit): %s: %s", v.Baseline, findingLabel(&f), f.Message)))
+		}
+		if len(deny) > 0 {
+			denials = append(denials, denyText(v.Baseline, deny))
 		}
 	}
 	if len(denials) == 0 {
@@ -52,18 +61,29 @@ func decide(verdicts []controllers.BaselineVerdict, exempt []string) decision {
 	return d
 }
 
+// reportOnly: findings an Enforce baseline reports without refusing the change.
+func reportOnly(v *controllers.BaselineVerdict, f *drift.Finding) bool {
+	switch f.Type {
+	case v1.FindingUnexpected:
+		return v.Unmanaged != v1.UnmanagedRemove
+	case v1.FindingUnusedPermission:
+		return true
+	}
+	return false
+}
+
 // denyText names the baseline, each finding's type and what it concerns, bounded.
-func denyText(v controllers.BaselineVerdict) string {
+func denyText(baseline string, findings []drift.Finding) string {
 	var parts []string
-	for i := range v.Findings {
+	for i := range findings {
 		if i == maxDenyFindings {
-			parts = append(parts, fmt.Sprintf("and %d more", len(v.Findings)-i))
+			parts = append(parts, fmt.Sprintf("and %d more", len(findings)-i))
 			break
 		}
-		f := &v.Findings[i]
+		f := &findings[i]
 		parts = append(parts, clip(findingLabel(f)+": "+f.Message))
 	}
-	return fmt.Sprintf("RoleBaseline %s (Enforce) forbids this change: %s", v.Baseline, strings.Join(parts, "; "))
+	return fmt.Sprintf("RoleBaseline %s (Enforce) forbids this change: %s", baseline, strings.Join(parts, "; "))
 }
 
 func findingLabel(f *drift.Finding) string {

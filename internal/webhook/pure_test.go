@@ -101,8 +101,14 @@ func TestDecide(t *testing.T) {
 		"audit warnings are bounded": {
 			verdicts: []controllers.BaselineVerdict{{Baseline: "team", Mode: v1.ModeAudit, Findings: many}}, warnings: maxWarnings},
 		"enforce findings are bounded": {
-			verdicts: []controllers.BaselineVerdict{{Baseline: "team", Mode: v1.ModeEnforce, Findings: many}},
+			verdicts: []controllers.BaselineVerdict{{Baseline: "team", Mode: v1.ModeEnforce, Unmanaged: v1.UnmanagedRemove, Findings: many}},
 			deny:     []string{"and 7 more"}},
+		"undeclared objects warn unless unmanaged is Remove": {
+			verdicts: []controllers.BaselineVerdict{{Baseline: "t", Mode: v1.ModeEnforce, Unmanaged: v1.UnmanagedReport, Findings: many[:2]}},
+			warnings: 2},
+		"undeclared objects deny when unmanaged is Remove": {
+			verdicts: []controllers.BaselineVerdict{{Baseline: "t", Mode: v1.ModeEnforce, Unmanaged: v1.UnmanagedRemove, Findings: many[:2]}},
+			deny:     []string{"RoleBaseline t (Enforce) forbids this change: Unexpected"}},
 		"both modes": {
 			verdicts: []controllers.BaselineVerdict{{Baseline: "a", Mode: v1.ModeAudit, Findings: []drift.Finding{added}},
 				{Baseline: "b", Mode: v1.ModeEnforce, Findings: []drift.Finding{added}}},
