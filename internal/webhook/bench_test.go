@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
 	admissionv1 "k8s.io/api/admission/v1"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -19,6 +20,7 @@ import (
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	v1 "github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
@@ -133,6 +135,7 @@ func benchRequest(op admissionv1.Operation, obj client.Object, kind string) admi
 // BenchmarkRBACHandler measures the RBAC webhook's decision (decode, preview against
 // 100 baselines over 20k objects, response) per kind of request, with p50 and p99.
 func BenchmarkRBACHandler(b *testing.B) {
+	logf.SetLogger(logr.Discard())
 	sch := runtime.NewScheme()
 	utilruntime.Must(clientgoscheme.AddToScheme(sch))
 	snap, specs := benchWorld()
