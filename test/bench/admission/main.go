@@ -77,8 +77,9 @@ func main() {
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(v1.AddToScheme(scheme))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, *objects, min(*baselines, namespaces/2), *writes, *rounds, *workers); err != nil {
+	err := run(ctx, *objects, min(*baselines, namespaces/2), *writes, *rounds, *workers)
+	stop()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "admission:", err)
 		os.Exit(1)
 	}
