@@ -63,6 +63,7 @@ type options struct {
 // webhookOptions are the admission webhook flags.
 type webhookOptions struct {
 	enabled        bool
+	host           string
 	port           int
 	certDir        string
 	exemptUsers    string
@@ -89,6 +90,7 @@ func main() {
 		"Namespace of the Enforce-mode journal (ConfigMaps holding the prior state of every reverted object).")
 	flag.BoolVar(&opts.webhooks.enabled, "enable-webhooks", true,
 		"Serve the admission webhooks (RBAC guardrails and RoleBaseline validation); needs serving certificates in --webhook-cert-dir.")
+	flag.StringVar(&opts.webhooks.host, "webhook-host", "", "Address the admission webhooks bind to; empty binds every interface.")
 	flag.IntVar(&opts.webhooks.port, "webhook-port", 9443, "Port the admission webhooks are served on.")
 	flag.StringVar(&opts.webhooks.certDir, "webhook-cert-dir", "",
 		"Directory holding tls.crt and tls.key for the webhooks; rotated files are picked up without restart. Default: $TMPDIR/k8s-webhook-server/serving-certs.")
@@ -132,7 +134,7 @@ func run(opts options) error {
 
 	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
 		Scheme: scheme,
-		WebhookServer: webhook.NewServer(webhook.Options{Port: opts.webhooks.port, CertDir: opts.webhooks.certDir,
+		WebhookServer: webhook.NewServer(webhook.Options{Host: opts.webhooks.host, Port: opts.webhooks.port, CertDir: opts.webhooks.certDir,
 			TLSOpts: tlsOpts}),
 		Metrics:                metricsOpts,
 		HealthProbeBindAddress: opts.probeAddr,
