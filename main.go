@@ -94,8 +94,10 @@ func main() {
 	flag.IntVar(&opts.webhooks.port, "webhook-port", 9443, "Port the admission webhooks are served on.")
 	flag.StringVar(&opts.webhooks.certDir, "webhook-cert-dir", "",
 		"Directory holding tls.crt and tls.key for the webhooks; rotated files are picked up without restart. Default: $TMPDIR/k8s-webhook-server/serving-certs.")
-	flag.StringVar(&opts.webhooks.exemptUsers, "webhook-exempt-users", "",
-		"Comma-separated users whose RBAC writes the webhook always allows (break-glass). The operator's own ServiceAccount is always exempt.")
+	flag.StringVar(&opts.webhooks.exemptUsers, "webhook-exempt-users", strings.Join(guardwebhook.DefaultExemptUsers, ","),
+		"Comma-separated users whose RBAC writes the webhook always allows (break-glass). The default lists the "+
+			"Kubernetes controllers that delete or aggregate RBAC (a terminating namespace must empty). "+
+			"The operator's own ServiceAccount is always exempt.")
 	flag.StringVar(&opts.webhooks.exemptGroups, "webhook-exempt-groups", "system:masters",
 		"Comma-separated groups whose RBAC writes the webhook always allows (break-glass).")
 	flag.StringVar(&opts.webhooks.excludedNS, "webhook-excluded-namespaces", "kube-system",

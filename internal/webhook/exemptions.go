@@ -7,6 +7,19 @@ import (
 	"k8s.io/apimachinery/pkg/util/sets"
 )
 
+// DefaultExemptUsers are the Kubernetes controllers whose RBAC writes must never be
+// blocked: the namespace controller empties a terminating namespace (declared Roles
+// included), the garbage collector deletes owned objects, and the aggregation
+// controller writes aggregated ClusterRoles' rules. kube-controller-manager runs them
+// under these ServiceAccounts, or as system:kube-controller-manager without
+// --use-service-account-credentials.
+var DefaultExemptUsers = []string{
+	"system:kube-controller-manager",
+	"system:serviceaccount:kube-system:namespace-controller",
+	"system:serviceaccount:kube-system:generic-garbage-collector",
+	"system:serviceaccount:kube-system:clusterrole-aggregation-controller",
+}
+
 // Exemptions is the break-glass: requests from these users or groups, and objects in
 // these namespaces, pass the RBAC webhook without evaluation.
 type Exemptions struct {
