@@ -160,6 +160,10 @@ func run(opts options) error {
 		return err
 	}
 	if opts.webhooks.enabled {
+		// Every replica behind the webhook Service must judge, not only the leader.
+		if err := reconciler.SetupStandby(mgr); err != nil {
+			return err
+		}
 		w := opts.webhooks
 		users := append(splitList(w.exemptUsers), guardwebhook.ServiceAccountUser(w.podNamespace, w.serviceAccount))
 		guardwebhook.Register(mgr, reconciler, guardwebhook.Options{
