@@ -73,10 +73,12 @@ test: verify vet setup-envtest ## Run every test against a real kube-apiserver a
 	KUBEBUILDER_ASSETS="$$assets" go test ./... -count=1 -timeout 30m $(TEST_FLAGS)
 
 .PHONY: bench
-bench: setup-envtest ## Run the engine benchmarks and the drift detection harness (long; see docs/benchmarks.md).
+bench: setup-envtest ## Run the engine and webhook benchmarks and the detection and admission harnesses (long; see docs/benchmarks.md).
 	go test -run '^$$' -bench . -benchtime 2s -count 5 ./internal/drift/
 	@assets="$$(SETUP_ENVTEST=$(SETUP_ENVTEST) ENVTEST_K8S_VERSION=$(ENVTEST_K8S_VERSION) hack/envtest/assets.sh)"; \
 	KUBEBUILDER_ASSETS="$$assets" go run ./test/bench/detect $(BENCH_FLAGS)
+	go test -run '^$$' -bench RBACHandler -benchtime 5000x ./internal/webhook/
+	KUBEBUILDER_ASSETS="$$assets" go run ./test/bench/admission
 
 ##@ Build
 

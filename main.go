@@ -23,6 +23,7 @@ import (
 	"flag"
 	"os"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
@@ -34,9 +35,11 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	guardrailsv1alpha1 "github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
 	"github.com/rbac-guardrails/rbac-guardrails/controllers"
+	guardwebhook "github.com/rbac-guardrails/rbac-guardrails/internal/webhook"
 )
 
 var scheme = runtime.NewScheme()
@@ -57,6 +60,20 @@ type options struct {
 	journalNS     string
 	pprofAddr     string
 	findings      int
+	webhooks      webhookOptions
+}
+
+// webhookOptions are the admission webhook flags.
+type webhookOptions struct {
+	enabled        bool
+	host           string
+	port           int
+	certDir        string
+	exemptUsers    string
+	exemptGroups   string
+	excludedNS     string
+	podNamespace   string
+	serviceAccount string
 }
 
 func main() {
@@ -78,6 +95,23 @@ func main() {
 		"How many findings each RoleBaseline lists in status, most severe first (1-100); status.counts covers all of them. Each status write carries the whole list.")
 	flag.StringVar(&opts.pprofAddr, "pprof-bind-address", "",
 		"Address of the Go profiling endpoint (/debug/pprof), e.g. 127.0.0.1:6060; empty disables it. Never expose it outside the pod.")
+	flag.BoolVar(&opts.webhooks.enabled, "enable-webhooks", true,
+		"Serve the admission webhooks (RBAC guardrails and RoleBaseline validation); needs serving certificates in --webhook-cert-dir.")
+	flag.StringVar(&opts.webhooks.host, "webhook-host", "", "Address the admission webhooks bind to; empty binds every interface.")
+	flag.IntVar(&opts.webhooks.port, "webhook-port", 9443, "Port the admission webhooks are served on.")
+	flag.StringVar(&opts.webhooks.certDir, "webhook-cert-dir", "",
+		"Directory holding tls.crt and tls.key for the webhooks; rotated files are picked up without restart. Default: $TMPDIR/k8s-webhook-server/serving-certs.")
+	flag.StringVar(&opts.webhooks.exemptUsers, "webhook-exempt-users", strings.Join(guardwebhook.DefaultExemptUsers, ","),
+		"Comma-separated users whose RBAC writes the webhook always allows (break-glass). The default lists the "+
+			"Kubernetes controllers that delete or aggregate RBAC (a terminating namespace must empty). "+
+			"The operator's own ServiceAccount is always exempt.")
+	flag.StringVar(&opts.webhooks.exemptGroups, "webhook-exempt-groups", "system:masters",
+		"Comma-separated groups whose RBAC writes the webhook always allows (break-glass).")
+	flag.StringVar(&opts.webhooks.excludedNS, "webhook-excluded-namespaces", "kube-system",
+		"Comma-separated namespaces whose RBAC objects the webhook never judges.")
+	flag.StringVar(&opts.webhooks.serviceAccount, "service-account-name", envOr("SERVICE_ACCOUNT_NAME", "rbac-guardrails-controller-manager"),
+		"The operator's ServiceAccount, in the POD_NAMESPACE namespace; exempt from the RBAC webhook so reverts are never blocked.")
+	opts.webhooks.podNamespace = envOr("POD_NAMESPACE", "rbac-guardrails-system")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -114,7 +148,9 @@ func run(opts options) error {
 	}
 
 	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
-		Scheme:                 scheme,
+		Scheme: scheme,
+		WebhookServer: webhook.NewServer(webhook.Options{Host: opts.webhooks.host, Port: opts.webhooks.port, CertDir: opts.webhooks.certDir,
+			TLSOpts: tlsOpts}),
 		Metrics:                metricsOpts,
 		HealthProbeBindAddress: opts.probeAddr,
 		LeaderElection:         opts.leaderElect,
@@ -127,15 +163,30 @@ func run(opts options) error {
 		return err
 	}
 
-	if err := (&controllers.RoleBaselineReconciler{
+	reconciler := &controllers.RoleBaselineReconciler{
 		Client:           mgr.GetClient(),
 		APIReader:        mgr.GetAPIReader(),
 		Recorder:         mgr.GetEventRecorder("rbac-guardrails"),
 		ResyncPeriod:     opts.resyncPeriod,
 		JournalNamespace: opts.journalNS,
 		StatusFindings:   opts.findings,
-	}).SetupWithManager(mgr); err != nil {
+	}
+	if err := reconciler.SetupWithManager(mgr); err != nil {
 		return err
+	}
+	if opts.webhooks.enabled {
+		// Every replica behind the webhook Service must judge, not only the leader.
+		if err := reconciler.SetupStandby(mgr); err != nil {
+			return err
+		}
+		w := opts.webhooks
+		users := append(splitList(w.exemptUsers), guardwebhook.ServiceAccountUser(w.podNamespace, w.serviceAccount))
+		guardwebhook.Register(mgr, reconciler, guardwebhook.Options{
+			Exemptions: guardwebhook.NewExemptions(users, splitList(w.exemptGroups), splitList(w.excludedNS)),
+		})
+		if err := mgr.AddReadyzCheck("webhook", mgr.GetWebhookServer().StartedChecker()); err != nil {
+			return err
+		}
 	}
 
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
@@ -145,8 +196,20 @@ func run(opts options) error {
 		return err
 	}
 
-	log.Info("Starting manager", "metrics", opts.metricsAddr, "probes", opts.probeAddr, "leaderElection", opts.leaderElect)
+	log.Info("Starting manager", "metrics", opts.metricsAddr, "probes", opts.probeAddr, "leaderElection", opts.leaderElect,
+		"webhooks", opts.webhooks.enabled)
 	return mgr.Start(ctrl.SetupSignalHandler())
+}
+
+// splitList splits a comma-separated flag value, dropping blanks.
+func splitList(s string) []string {
+	var out []string
+	for _, x := range strings.Split(s, ",") {
+		if x = strings.TrimSpace(x); x != "" {
+			out = append(out, x)
+		}
+	}
+	return out
 }
 
 func envOr(key, fallback string) string {

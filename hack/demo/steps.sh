@@ -31,7 +31,7 @@ expect() {
 }
 
 banner "Start the operator"
-bin/rbac-guardrails --journal-namespace=default --metrics-bind-address=0 --health-probe-bind-address="127.0.0.1:$LOCAL_PROBE_PORT" >"$DEMO_LOG" 2>&1 &
+bin/rbac-guardrails --enable-webhooks=false --journal-namespace=default --metrics-bind-address=0 --health-probe-bind-address="127.0.0.1:$LOCAL_PROBE_PORT" >"$DEMO_LOG" 2>&1 &
 manager=$!
 trap 'kill $manager 2>/dev/null; wait $manager 2>/dev/null || true' EXIT
 

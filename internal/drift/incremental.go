@@ -285,6 +285,15 @@ func (e *Evaluator) Counts() v1alpha1.FindingCounts {
 // never modified, so they can be passed as they are).
 func (e *Evaluator) Upsert(obj runtime.Object) (bool, error) {
 	e.changed = false
+	if err := e.upsert(obj); err != nil {
+		return false, err
+	}
+	e.flush()
+	return e.changed, nil
+}
+
+// upsert is Upsert without flushing the pending changes to the sorted list.
+func (e *Evaluator) upsert(obj runtime.Object) error {
 	switch t := obj.(type) {
 	case *rbacv1.Role:
 		ent := roleEntry(KindRole, t.Namespace, t.Name, t.Labels, t.Rules, nil)
@@ -303,10 +312,9 @@ func (e *Evaluator) Upsert(obj runtime.Object) (bool, error) {
 	case *corev1.ServiceAccount:
 		// No check reads ServiceAccounts yet.
 	default:
-		return false, fmt.Errorf("drift: cannot evaluate object of type %T", obj)
+		return fmt.Errorf("drift: cannot evaluate object of type %T", obj)
 	}
-	e.flush()
-	return e.changed, nil
+	return nil
 }
 
 // Delete removes a live object by reference: Kind is one of the Kind constants, and a
@@ -314,17 +322,23 @@ func (e *Evaluator) Upsert(obj runtime.Object) (bool, error) {
 // findings changed.
 func (e *Evaluator) Delete(ref ObjectRef) bool {
 	e.changed = false
+	e.delete(ref)
+	e.flush()
+	return e.changed
+}
+
+// delete is Delete without flushing the pending changes to the sorted list.
+func (e *Evaluator) delete(ref ObjectRef) {
 	switch ref.Kind {
 	case KindNamespace:
 		e.putNamespace(ref.Name, nil, false)
-		e.flush()
-		return e.changed
+		return
 	case KindServiceAccount:
-		return false
+		return
 	}
 	old := e.objects[ref]
 	if old == nil {
-		return false
+		return
 	}
 	e.unindex(old)
 	delete(e.objects, ref)
@@ -333,8 +347,6 @@ func (e *Evaluator) Delete(ref ObjectRef) bool {
 		e.roleChanged(ref)
 	}
 	e.refreshMissing(ref)
-	e.flush()
-	return e.changed
 }
 
 func (e *Evaluator) put(ent *entry) {

@@ -5,8 +5,9 @@
 //
 // Entry points: Evaluate for a one-shot evaluation; an Evaluator (NewEvaluator, Load,
 // Upsert, Delete, Findings, Top, Counts) kept per baseline to follow informer events
-// with work proportional to the change; CompileScope to map an RBAC event to the
-// baselines that cover it.
+// with work proportional to the change; Evaluator.Preview for what a proposed change
+// would introduce, without keeping it (the admission webhook); CompileScope to map an
+// RBAC event to the baselines that cover it.
 //
 // Decisions the API leaves open:
 //   - Rules are compared with validation.Covers both ways; the reported rules are the

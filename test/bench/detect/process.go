@@ -123,6 +123,8 @@ func startManager(bin, kubeconfig, dir, logLevel string, env, args []string) (*m
 		"--metrics-bind-address=0",
 		"--health-probe-bind-address=127.0.0.1:" + strconv.Itoa(port),
 		"--leader-elect=false",
+		// No webhook configuration is registered here, so no serving certificates are needed.
+		"--enable-webhooks=false",
 		// The Enforce-mode journal's namespace must exist; envtest has "default".
 		"--journal-namespace=" + journalNamespace,
 		"--zap-log-level=" + logLevel}, args...)...)

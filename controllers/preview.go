@@ -1,0 +1,63 @@
+package controllers
+
+import (
+	"slices"
+	"strings"
+
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	v1 "github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
+	"github.com/rbac-guardrails/rbac-guardrails/internal/drift"
+)
+
+// BaselineVerdict is what a proposed change would do to one baseline.
+type BaselineVerdict struct {
+	Baseline string
+	// Mode is Audit or Enforce.
+	Mode v1.Mode
+	// Unmanaged is the baseline's policy for undeclared objects.
+	Unmanaged v1.UnmanagedPolicy
+	// Findings are those the change would introduce, most severe first.
+	Findings []drift.Finding
+}
+
+// Preview returns, for every loaded baseline the change concerns, the findings a
+// create or update of obj (or its deletion, when deleted is true) would introduce,
+// evaluated by the same incremental evaluators the controller keeps current. Only
+// baselines with new findings are returned, sorted by name. It reads the controller's
+// state and changes nothing; before the controller has loaded a baseline (just after
+// start) that baseline is not consulted.
+//
+// Every baseline is asked, not only those whose scope covers obj: a role out of a
+// baseline's scope still counts towards the ceilings of in-scope bindings that grant
+// it. Preview costs each baseline one change and its undo.
+func (r *RoleBaselineReconciler) Preview(obj client.Object, deleted bool) []BaselineVerdict {
+	if r.hub == nil {
+		return nil
+	}
+	if _, ok := drift.RefOf(obj); !ok {
+		return nil
+	}
+	h := r.hub
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	var out []BaselineVerdict
+	for name, st := range h.baselines {
+		st.mu.Lock()
+		found, err := st.eval.Preview(obj, deleted)
+		spec := st.eval.Spec()
+		st.mu.Unlock()
+		if err == nil && len(found) > 0 {
+			out = append(out, BaselineVerdict{Baseline: name, Mode: modeOf(spec), Unmanaged: spec.Unmanaged, Findings: found})
+		}
+	}
+	slices.SortFunc(out, func(a, b BaselineVerdict) int { return strings.Compare(a.Baseline, b.Baseline) })
+	return out
+}
+
+func modeOf(spec *v1.RoleBaselineSpec) v1.Mode {
+	if spec.Mode == "" {
+		return v1.ModeAudit
+	}
+	return spec.Mode
+}

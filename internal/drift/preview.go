@@ -1,0 +1,134 @@
+package drift
+
+import (
+	"fmt"
+	"slices"
+
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
+)
+
+// RefOf names a live object the Evaluator knows: an RBAC object or a Namespace.
+func RefOf(obj runtime.Object) (ObjectRef, bool) {
+	switch t := obj.(type) {
+	case *rbacv1.Role:
+		return ObjectRef{KindRole, t.Namespace, t.Name}, true
+	case *rbacv1.ClusterRole:
+		return ObjectRef{KindClusterRole, "", t.Name}, true
+	case *rbacv1.RoleBinding:
+		return ObjectRef{KindRoleBinding, t.Namespace, t.Name}, true
+	case *rbacv1.ClusterRoleBinding:
+		return ObjectRef{KindClusterRoleBinding, "", t.Name}, true
+	case *corev1.Namespace:
+		return ObjectRef{KindNamespace, "", t.Name}, true
+	}
+	return ObjectRef{}, false
+}
+
+// Preview returns the findings a change would introduce: those present after
+// upserting obj (or deleting it, when deleted is true) and absent now, sorted by
+// CompareFindings. A change that only removes drift introduces nothing. The
+// Evaluator is left with the same findings as before: the change is applied
+// incrementally, diffed, and undone by the inverse Upsert or Delete (the engine's
+// state is a function of the object set), so the cost is that of two changes.
+// obj is kept by reference only until Preview returns.
+func (e *Evaluator) Preview(obj runtime.Object, deleted bool) ([]Finding, error) {
+	ref, ok := RefOf(obj)
+	if !ok {
+		return nil, fmt.Errorf("drift: cannot preview object of type %T", obj)
+	}
+	if !e.mayConcern(ref) {
+		return nil, nil
+	}
+	undo := e.undoer(ref)
+	// The change and its undo are no change: keep them out of the Changes log.
+	nAdded, nRemoved, wasFull := len(e.logAdded), len(e.logRemoved), e.logFull
+	e.changed = false
+	if deleted {
+		e.delete(ref)
+	} else if err := e.upsert(obj); err != nil {
+		return nil, err
+	}
+	introduced := difference(e.pendingAdd, e.pendingDel)
+	e.flush()
+	undo()
+	e.flush()
+	e.changed = false
+	if !wasFull && !e.logFull {
+		clear(e.logAdded[nAdded:])
+		clear(e.logRemoved[nRemoved:])
+		e.logAdded, e.logRemoved = e.logAdded[:nAdded], e.logRemoved[:nRemoved]
+	}
+	return introduced, nil
+}
+
+// mayConcern is false when no change to the object at ref can change the findings,
+// so a webhook asking every baseline pays only for those the change concerns: a
+// namespaced object outside the selected namespaces is out of scope, and so are the
+// bindings that could grant a Role there; a ClusterRoleBinding is out of scope unless
+// cluster-scoped objects are; a ClusterRole counts only in scope or when an in-scope
+// binding grants it to a ceiling subject (the grant index).
+func (e *Evaluator) mayConcern(ref ObjectRef) bool {
+	switch ref.Kind {
+	case KindRole, KindRoleBinding:
+		selected, known := e.nsSelected[ref.Namespace]
+		if !known {
+			selected = e.scope.SelectsNamespace(ref.Namespace, nil)
+		}
+		return selected
+	case KindClusterRoleBinding:
+		return e.scope.clusterScoped
+	case KindClusterRole:
+		return e.scope.clusterScoped || len(e.grants[ref]) > 0
+	}
+	return true
+}
+
+// undoer returns what puts the object at ref back as it is now.
+func (e *Evaluator) undoer(ref ObjectRef) func() {
+	if ref.Kind == KindNamespace {
+		lbl, existed := e.namespaces[ref.Name]
+		return func() { e.putNamespace(ref.Name, lbl, existed) }
+	}
+	old := e.objects[ref]
+	if old == nil {
+		return func() { e.delete(ref) }
+	}
+	var ent entry
+	if old.binding {
+		ent = bindingEntry(ref.Kind, ref.Namespace, ref.Name, old.labels, old.roleRef, old.subjects)
+	} else {
+		ent = roleEntry(ref.Kind, ref.Namespace, ref.Name, old.labels, old.rules, old.agg)
+		ent.hash, ent.hashed = old.hash, old.hashed
+	}
+	return func() { e.put(&ent) }
+}
+
+// difference returns, as a multiset by value, the findings of add not in del, sorted.
+// One change touches few findings, so sorting both sides and merging is cheap.
+func difference(add, del []*Finding) []Finding {
+	a := slices.Clone(add)
+	d := slices.Clone(del)
+	slices.SortFunc(a, CompareFindings)
+	slices.SortFunc(d, CompareFindings)
+	var out []Finding
+	j := 0
+	for _, f := range a {
+		for j < len(d) && CompareFindings(d[j], f) < 0 {
+			j++
+		}
+		if j < len(d) && CompareFindings(d[j], f) == 0 {
+			j++
+			continue
+		}
+		out = append(out, *f)
+	}
+	return out
+}
+
+// Spec returns the baseline spec the Evaluator was built from. It is the Evaluator's
+// own copy and must not be modified.
+func (e *Evaluator) Spec() *v1alpha1.RoleBaselineSpec { return e.spec }

@@ -1,0 +1,101 @@
+package webhook
+
+import (
+	"fmt"
+	"strings"
+
+	v1 "github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
+	"github.com/rbac-guardrails/rbac-guardrails/controllers"
+	"github.com/rbac-guardrails/rbac-guardrails/internal/drift"
+)
+
+// Bounds keep responses readable and far below any size limit, however much a change
+// would drift: kubectl prints every warning on its own line.
+const (
+	maxDenyFindings = 5
+	maxWarnings     = 10
+	maxTextLen      = 300
+)
+
+// decision is what the RBAC handler answers: a denial message (empty to allow) and warnings.
+type decision struct {
+	deny     string
+	warnings []string
+}
+
+// decide turns the verdicts of the baselines a change concerns into a decision:
+// Enforce baselines deny, Audit baselines warn. Findings a baseline asks only to be
+// reported (undeclared objects unless unmanaged is Remove) warn in either mode.
+// exempt names who may still make the change, for the denial's advice.
+func decide(verdicts []controllers.BaselineVerdict, exempt []string) decision {
+	var d decision
+	var denials []string
+	warn := func(v *controllers.BaselineVerdict, f *drift.Finding) {
+		if len(d.warnings) < maxWarnings {
+			d.warnings = append(d.warnings, clip(fmt.Sprintf("RoleBaseline %s (%s): %s: %s", v.Baseline, v.Mode, findingLabel(f), f.Message)))
+		}
+	}
+	for i := range verdicts {
+		v := &verdicts[i]
+		var deny []drift.Finding
+		for j := range v.Findings {
+			f := &v.Findings[j]
+			if v.Mode == v1.ModeEnforce && !reportOnly(v, f) {
+				deny = append(deny, *f)
+			} else {
+				warn(v, f)
+			}
+		}
+		if len(deny) > 0 {
+			denials = append(denials, denyText(v.Baseline, deny))
+		}
+	}
+	if len(denials) == 0 {
+		return d
+	}
+	how := "To proceed, change the baseline first (kubectl edit rolebaseline NAME), or switch it to Audit"
+	if len(exempt) > 0 {
+		how += ", or have a member of an exempt group (" + strings.Join(exempt, ", ") + ") make the change"
+	}
+	d.deny = strings.Join(denials, "; ") + ". " + how + "."
+	return d
+}
+
+// reportOnly: findings an Enforce baseline reports without refusing the change.
+func reportOnly(v *controllers.BaselineVerdict, f *drift.Finding) bool {
+	switch f.Type {
+	case v1.FindingUnexpected:
+		return v.Unmanaged != v1.UnmanagedRemove
+	case v1.FindingUnusedPermission:
+		return true
+	}
+	return false
+}
+
+// denyText names the baseline, each finding's type and what it concerns, bounded.
+func denyText(baseline string, findings []drift.Finding) string {
+	var parts []string
+	for i := range findings {
+		if i == maxDenyFindings {
+			parts = append(parts, fmt.Sprintf("and %d more", len(findings)-i))
+			break
+		}
+		f := &findings[i]
+		parts = append(parts, clip(findingLabel(f)+": "+f.Message))
+	}
+	return fmt.Sprintf("RoleBaseline %s (Enforce) forbids this change: %s", baseline, strings.Join(parts, "; "))
+}
+
+func findingLabel(f *drift.Finding) string {
+	if f.Guardrail != "" {
+		return string(f.Type) + " " + string(f.Guardrail)
+	}
+	return string(f.Type)
+}
+
+func clip(s string) string {
+	if len(s) <= maxTextLen {
+		return s
+	}
+	return strings.ToValidUTF8(s[:maxTextLen-3], "") + "..."
+}

@@ -1,0 +1,253 @@
+package webhook
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	authenticationv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	v1 "github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
+	"github.com/rbac-guardrails/rbac-guardrails/controllers"
+	"github.com/rbac-guardrails/rbac-guardrails/internal/drift"
+)
+
+func TestExpandRule(t *testing.T) {
+	tests := map[string]struct {
+		rule rbacv1.PolicyRule
+		ns   string
+		want []string
+	}{
+		"verbs times resources": {rule: rbacv1.PolicyRule{APIGroups: []string{"", "apps"}, Resources: []string{"pods", "deployments"},
+			Verbs: []string{"get", "list"}}, ns: "team-a",
+			want: []string{"get pods in namespace team-a", "get deployments in namespace team-a", "get pods.apps in namespace team-a",
+				"get deployments.apps in namespace team-a", "list pods in namespace team-a", "list deployments in namespace team-a",
+				"list pods.apps in namespace team-a", "list deployments.apps in namespace team-a"}},
+		"subresource and names": {rule: rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"pods/log"},
+			ResourceNames: []string{"a", "b"}, Verbs: []string{"get"}},
+			want: []string{"get pods/log named a cluster-wide", "get pods/log named b cluster-wide"}},
+		"wildcards stay wildcards": {rule: rbacv1.PolicyRule{APIGroups: []string{"*"}, Resources: []string{"*"}, Verbs: []string{"*"}},
+			want: []string{"* *.* cluster-wide"}},
+		"non-resource URLs": {rule: rbacv1.PolicyRule{NonResourceURLs: []string{"/metrics", "/healthz/*"}, Verbs: []string{"get"}},
+			want: []string{"get /metrics", "get /healthz/*"}},
+		"no verbs grant nothing": {rule: rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"pods"}}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			var got []string
+			for _, a := range expandRule(tc.rule, tc.ns) {
+				got = append(got, a.String())
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("expandRule = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestExemptions(t *testing.T) {
+	x := NewExemptions([]string{"", ServiceAccountUser("ops", "op")}, []string{"system:masters"}, []string{"kube-system"})
+	tests := map[string]struct {
+		user authenticationv1.UserInfo
+		want string
+	}{
+		"operator ServiceAccount": {user: authenticationv1.UserInfo{Username: "system:serviceaccount:ops:op"}, want: "user system:serviceaccount:ops:op is exempt"},
+		"exempt group":            {user: authenticationv1.UserInfo{Username: "root", Groups: []string{"a", "system:masters"}}, want: "group system:masters is exempt"},
+		"other ServiceAccount":    {user: authenticationv1.UserInfo{Username: "system:serviceaccount:ops:other", Groups: []string{"system:serviceaccounts"}}},
+		"empty user name":         {user: authenticationv1.UserInfo{}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			ok, why := x.Exempt(tc.user)
+			if ok != (tc.want != "") || why != tc.want {
+				t.Errorf("Exempt = %v %q, want %q", ok, why, tc.want)
+			}
+		})
+	}
+	if !x.Excluded("kube-system") || x.Excluded("default") || x.Excluded("") {
+		t.Error("Excluded: want only kube-system")
+	}
+}
+
+func finding(t v1.FindingType, ns, name, msg string) drift.Finding {
+	return drift.Finding{Type: t, Object: drift.ObjectRef{Kind: drift.KindRole, Namespace: ns, Name: name}, Message: msg}
+}
+
+func TestDecide(t *testing.T) {
+	added := finding(v1.FindingRulesAdded, "a", "r", "Role a/r grants get secrets [core] beyond the baseline")
+	guard := finding(v1.FindingGuardrailViolation, "a", "r", "Role a/r violates guardrail")
+	guard.Guardrail = "wildcard-verbs"
+	many := make([]drift.Finding, 12)
+	for i := range many {
+		many[i] = finding(v1.FindingUnexpected, "a", fmt.Sprintf("x%d", i), "in scope but not declared")
+	}
+	tests := map[string]struct {
+		verdicts []controllers.BaselineVerdict
+		deny     []string // substrings of the denial; nil to allow
+		warnings int
+	}{
+		"nothing new": {},
+		"enforce denies, naming baseline, type, rule and the way out": {
+			verdicts: []controllers.BaselineVerdict{{Baseline: "team", Mode: v1.ModeEnforce, Findings: []drift.Finding{added, guard}}},
+			deny: []string{"RoleBaseline team (Enforce) forbids this change: RulesAdded: Role a/r grants get secrets",
+				"GuardrailViolation wildcard-verbs: ", "change the baseline first", "exempt group (system:masters)"}},
+		"audit warns once per finding": {
+			verdicts: []controllers.BaselineVerdict{{Baseline: "team", Mode: v1.ModeAudit, Findings: []drift.Finding{added, guard}}},
+			warnings: 2},
+		"audit warnings are bounded": {
+			verdicts: []controllers.BaselineVerdict{{Baseline: "team", Mode: v1.ModeAudit, Findings: many}}, warnings: maxWarnings},
+		"enforce findings are bounded": {
+			verdicts: []controllers.BaselineVerdict{{Baseline: "team", Mode: v1.ModeEnforce, Unmanaged: v1.UnmanagedRemove, Findings: many}},
+			deny:     []string{"and 7 more"}},
+		"undeclared objects warn unless unmanaged is Remove": {
+			verdicts: []controllers.BaselineVerdict{{Baseline: "t", Mode: v1.ModeEnforce, Unmanaged: v1.UnmanagedReport, Findings: many[:2]}},
+			warnings: 2},
+		"undeclared objects deny when unmanaged is Remove": {
+			verdicts: []controllers.BaselineVerdict{{Baseline: "t", Mode: v1.ModeEnforce, Unmanaged: v1.UnmanagedRemove, Findings: many[:2]}},
+			deny:     []string{"RoleBaseline t (Enforce) forbids this change: Unexpected"}},
+		"both modes": {
+			verdicts: []controllers.BaselineVerdict{{Baseline: "a", Mode: v1.ModeAudit, Findings: []drift.Finding{added}},
+				{Baseline: "b", Mode: v1.ModeEnforce, Findings: []drift.Finding{added}}},
+			deny: []string{"RoleBaseline b (Enforce)"}, warnings: 1},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			d := decide(tc.verdicts, []string{"system:masters"})
+			if (d.deny != "") != (tc.deny != nil) {
+				t.Fatalf("deny = %q, want denial: %v", d.deny, tc.deny != nil)
+			}
+			for _, s := range tc.deny {
+				if !strings.Contains(d.deny, s) {
+					t.Errorf("deny = %q, want it to contain %q", d.deny, s)
+				}
+			}
+			if len(d.warnings) != tc.warnings {
+				t.Errorf("warnings = %q, want %d", d.warnings, tc.warnings)
+			}
+			for _, w := range d.warnings {
+				if len(w) > maxTextLen {
+					t.Errorf("warning longer than %d: %q", maxTextLen, w)
+				}
+			}
+		})
+	}
+}
+
+func TestClipKeepsUTF8(t *testing.T) {
+	s := clip(strings.Repeat("é", maxTextLen))
+	if !strings.HasSuffix(s, "...") || len(s) > maxTextLen || !strings.Contains(s, "é") {
+		t.Errorf("clip = %q", s)
+	}
+	if !utf8Valid(s) {
+		t.Errorf("clip cut a rune: %q", s)
+	}
+}
+
+func utf8Valid(s string) bool { return strings.ToValidUTF8(s, "\uFFFD") == s }
+
+func compiled(t *testing.T, name string, spec v1.RoleBaselineSpec) baselineScope {
+	t.Helper()
+	spec.Mode = v1.ModeEnforce
+	sc, err := drift.CompileScope(&spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return baselineScope{&v1.RoleBaseline{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: spec}, sc}
+}
+
+func TestSharedClaim(t *testing.T) {
+	reader := []v1.DesiredRole{{Kind: v1.KindRole, Name: "reader"}}
+	prod := &metav1.LabelSelector{MatchLabels: map[string]string{"env": "prod"}}
+	namespaces := []corev1.Namespace{{ObjectMeta: metav1.ObjectMeta{Name: "a", Labels: map[string]string{"env": "prod"}}},
+		{ObjectMeta: metav1.ObjectMeta{Name: "b"}}}
+	tests := map[string]struct {
+		a, b v1.RoleBaselineSpec
+		want string
+	}{
+		"same role, same namespace": {a: v1.RoleBaselineSpec{Scope: v1.Scope{Namespaces: []string{"a"}}, Roles: reader},
+			b: v1.RoleBaselineSpec{Scope: v1.Scope{Namespaces: []string{"a", "b"}}, Roles: reader}, want: "Role a/reader"},
+		"same role, disjoint namespaces": {a: v1.RoleBaselineSpec{Scope: v1.Scope{Namespaces: []string{"a"}}, Roles: reader},
+			b: v1.RoleBaselineSpec{Scope: v1.Scope{Namespaces: []string{"b"}}, Roles: reader}},
+		"listed by name against a selector": {a: v1.RoleBaselineSpec{Scope: v1.Scope{Namespaces: []string{"b", "a"}}, Roles: reader},
+			b: v1.RoleBaselineSpec{Scope: v1.Scope{NamespaceSelector: prod}, Roles: reader}, want: "Role a/reader"},
+		"not-yet-existing namespace listed by both": {a: v1.RoleBaselineSpec{Scope: v1.Scope{Namespaces: []string{"new"}}, Roles: reader},
+			b: v1.RoleBaselineSpec{Scope: v1.Scope{Namespaces: []string{"new"}}, Roles: reader}, want: "Role new/reader"},
+		"excluded in one": {a: v1.RoleBaselineSpec{Scope: v1.Scope{Namespaces: []string{"a"}}, Roles: reader},
+			b: v1.RoleBaselineSpec{Scope: v1.Scope{NamespaceSelector: prod, Exclude: v1.Exclusions{Namespaces: []string{"a"}}}, Roles: reader}},
+		"cluster role, both cluster-scoped": {
+			a:    v1.RoleBaselineSpec{Scope: v1.Scope{ClusterScoped: true}, Roles: []v1.DesiredRole{{Kind: v1.KindClusterRole, Name: "ops"}}},
+			b:    v1.RoleBaselineSpec{Scope: v1.Scope{ClusterScoped: true}, Roles: []v1.DesiredRole{{Kind: v1.KindClusterRole, Name: "ops"}}},
+			want: "ClusterRole ops"},
+		"same name, different kind": {
+			a: v1.RoleBaselineSpec{Scope: v1.Scope{Namespaces: []string{"a"}}, Roles: reader},
+			b: v1.RoleBaselineSpec{Scope: v1.Scope{Namespaces: []string{"a"}}, Bindings: []v1.DesiredBinding{{Kind: v1.KindRoleBinding, Name: "reader"}}}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			if got := sharedClaim(compiled(t, "a", tc.a), compiled(t, "b", tc.b), namespaces); got != tc.want {
+				t.Errorf("sharedClaim = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestGrantsChanged(t *testing.T) {
+	base := baselineFor(v1.ModeEnforce)
+	tests := map[string]struct {
+		old  *v1.RoleBaseline
+		edit func(*v1.RoleBaseline)
+		want bool
+	}{
+		"create":                  {old: nil, want: true},
+		"switch to Enforce":       {old: baselineFor(v1.ModeAudit), want: true},
+		"status-only edit":        {old: base, edit: func(rb *v1.RoleBaseline) { rb.Labels = map[string]string{"x": "y"} }},
+		"rules changed":           {old: base, edit: func(rb *v1.RoleBaseline) { rb.Spec.Roles[0].Rules = nil }, want: true},
+		"scope widened":           {old: base, edit: func(rb *v1.RoleBaseline) { rb.Spec.Scope.Namespaces = append(rb.Spec.Scope.Namespaces, "b") }, want: true},
+		"unmanaged set to Remove": {old: base, edit: func(rb *v1.RoleBaseline) { rb.Spec.Unmanaged = v1.UnmanagedRemove }, want: true},
+		"guardrails only":         {old: base, edit: func(rb *v1.RoleBaseline) { rb.Spec.Guardrails.Set = v1.GuardrailSetAll }},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			rb := base.DeepCopy()
+			if tc.edit != nil {
+				tc.edit(rb)
+			}
+			if got := grantsChanged(tc.old, rb); got != tc.want {
+				t.Errorf("grantsChanged = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func baselineFor(mode v1.Mode) *v1.RoleBaseline {
+	return &v1.RoleBaseline{Spec: v1.RoleBaselineSpec{Mode: mode, Scope: v1.Scope{Namespaces: []string{"a"}},
+		Roles: []v1.DesiredRole{{Kind: v1.KindRole, Name: "r", Rules: []v1.PolicyRule{{Verbs: []string{"get"}, APIGroups: []string{""}, Resources: []string{"pods"}}}}}}}
+}
+
+func TestPlaces(t *testing.T) {
+	tests := map[string]struct {
+		scope v1.Scope
+		want  []string
+	}{
+		"listed names":             {scope: v1.Scope{Namespaces: []string{"a", "b"}}, want: []string{"a", "b"}},
+		"excluded name dropped":    {scope: v1.Scope{Namespaces: []string{"a", "b"}, Exclude: v1.Exclusions{Namespaces: []string{"b"}}}, want: []string{"a"}},
+		"selector is cluster-wide": {scope: v1.Scope{Namespaces: []string{"a"}, NamespaceSelector: &metav1.LabelSelector{}}, want: []string{""}},
+		"cluster-scoped only":      {scope: v1.Scope{ClusterScoped: true}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			spec := v1.RoleBaselineSpec{Scope: tc.scope}
+			sc, err := drift.CompileScope(&spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := places(&spec, sc); !slices.Equal(got, tc.want) {
+				t.Errorf("places = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
