@@ -1,8 +1,10 @@
 package controllers
 
 import (
+	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -53,6 +55,24 @@ func (r *RoleBaselineReconciler) Preview(obj client.Object, deleted bool) []Base
 	}
 	slices.SortFunc(out, func(a, b BaselineVerdict) int { return strings.Compare(a.Baseline, b.Baseline) })
 	return out
+}
+
+// LoadForPreview returns a reconciler that only answers Preview, its evaluators loaded
+// from snap for the given baselines, without a manager or an API server: for judging
+// changes against an offline snapshot (benchmarks, tools).
+func LoadForPreview(baselines []v1.RoleBaseline, snap *drift.Snapshot) (*RoleBaselineReconciler, error) {
+	r := &RoleBaselineReconciler{Now: time.Now, hub: newHub(nil)}
+	for i := range baselines {
+		rb := &baselines[i]
+		eval, err := drift.NewEvaluator(&rb.Spec, nil)
+		if err != nil {
+			return nil, fmt.Errorf("RoleBaseline %s: %w", rb.Name, err)
+		}
+		if _, err := r.hub.load(rb, eval, func() (*drift.Snapshot, error) { return snap, nil }, r.Now()); err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
 }
 
 func modeOf(spec *v1.RoleBaselineSpec) v1.Mode {

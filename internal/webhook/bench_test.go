@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +16,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -27,28 +27,6 @@ import (
 	"github.com/rbac-guardrails/rbac-guardrails/controllers"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/drift"
 )
-
-// benchPreviewer walks loaded evaluators as RoleBaselineReconciler.Preview walks the
-// controller's hub (a lock per baseline, every baseline asked, results by name).
-type benchPreviewer struct {
-	names []string
-	evals []*drift.Evaluator
-	mu    []sync.Mutex
-}
-
-func (p *benchPreviewer) Preview(obj client.Object, deleted bool) []controllers.BaselineVerdict {
-	var out []controllers.BaselineVerdict
-	for i, e := range p.evals {
-		p.mu[i].Lock()
-		found, err := e.Preview(obj, deleted)
-		p.mu[i].Unlock()
-		if err == nil && len(found) > 0 {
-			out = append(out, controllers.BaselineVerdict{Baseline: p.names[i], Mode: e.Spec().Mode,
-				Unmanaged: e.Spec().Unmanaged, Findings: found})
-		}
-	}
-	return out
-}
 
 const (
 	benchNamespaces = 200
@@ -139,15 +117,14 @@ func BenchmarkRBACHandler(b *testing.B) {
 	sch := runtime.NewScheme()
 	utilruntime.Must(clientgoscheme.AddToScheme(sch))
 	snap, specs := benchWorld()
-	p := &benchPreviewer{mu: make([]sync.Mutex, len(specs))}
+	baselines := make([]v1.RoleBaseline, len(specs))
 	for k := range specs {
-		e, err := drift.NewEvaluator(&specs[k], nil)
-		if err != nil {
-			b.Fatal(err)
-		}
-		e.Load(snap)
-		p.names = append(p.names, fmt.Sprintf("baseline-%03d", k))
-		p.evals = append(p.evals, e)
+		baselines[k] = v1.RoleBaseline{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("baseline-%03d", k), UID: types.UID(fmt.Sprint(k)), Generation: 1},
+			Spec: specs[k]}
+	}
+	p, err := controllers.LoadForPreview(baselines, snap)
+	if err != nil {
+		b.Fatal(err)
 	}
 	h := &RBACHandler{Previewer: p, Decoder: admission.NewDecoder(sch), Exemptions: NewExemptions(nil, []string{"system:masters"}, []string{"kube-system"})}
 
