@@ -24,7 +24,13 @@ func TestIncrementalEqualsFull(t *testing.T) {
 		g := &gen{data: randomBytes(rng, 4096)}
 		spec := g.spec()
 		w := g.world(30)
-		e, err := NewEvaluator(&spec, nil)
+		// Every other round with usage data, so UnusedPermission findings, which read
+		// a binding's role, follow role changes too.
+		var usage Usage
+		if round%2 == 1 {
+			usage = hashUsage{}
+		}
+		e, err := NewEvaluator(&spec, usage)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -52,14 +58,14 @@ func TestIncrementalEqualsFull(t *testing.T) {
 				}
 				what = "upsert " + refOf(o).String()
 			}
-			want, err := Evaluate(&spec, w.snapshot(), nil)
+			want, err := Evaluate(&spec, w.snapshot(), usage)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if got := e.Findings(); !findingsEqual(got, want) {
 				t.Fatalf("round %d step %d (%s): incremental differs\nincremental:\n%v\nfull:\n%v", round, step, what, describeAll(got), describeAll(want))
 			}
-			if c, wc := e.Counts(), Count(want); c.Drifts != wc.Drifts || c.Violations != wc.Violations || len(c.ByType) != len(wc.ByType) {
+			if c, wc := e.Counts(), Count(want); c.Drifts != wc.Drifts || c.Violations != wc.Violations || c.Unused != wc.Unused || len(c.ByType) != len(wc.ByType) {
 				t.Fatalf("round %d step %d: counts %+v, want %+v", round, step, c, wc)
 			}
 		}
