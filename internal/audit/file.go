@@ -36,7 +36,7 @@ type Follower struct {
 	info    os.FileInfo
 	offset  int64
 	pending []byte
-	skip    bool // discarding the rest of an overlong line
+	skip    bool          // discarding the rest of an overlong line
 	opened  chan struct{} // tests: closed when the file is first opened
 }
 
