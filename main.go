@@ -36,6 +36,7 @@ import (
 
 	guardrailsv1alpha1 "github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
 	"github.com/rbac-guardrails/rbac-guardrails/controllers"
+	"github.com/rbac-guardrails/rbac-guardrails/internal/audit"
 )
 
 var scheme = runtime.NewScheme()
@@ -54,6 +55,7 @@ type options struct {
 	enableHTTP2   bool
 	resyncPeriod  time.Duration
 	journalNS     string
+	audit         audit.Options
 }
 
 func main() {
@@ -71,6 +73,7 @@ func main() {
 		"How often each baseline is re-evaluated from a fresh snapshot, with 10% jitter; watch events keep it current in between.")
 	flag.StringVar(&opts.journalNS, "journal-namespace", envOr("POD_NAMESPACE", "rbac-guardrails-system"),
 		"Namespace of the Enforce-mode journal (ConfigMaps holding the prior state of every reverted object).")
+	bindAuditFlags(&opts.audit)
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -113,13 +116,17 @@ func run(opts options) error {
 		return err
 	}
 
-	if err := (&controllers.RoleBaselineReconciler{
+	reconciler := &controllers.RoleBaselineReconciler{
 		Client:           mgr.GetClient(),
 		APIReader:        mgr.GetAPIReader(),
 		Recorder:         mgr.GetEventRecorder("rbac-guardrails"),
 		ResyncPeriod:     opts.resyncPeriod,
 		JournalNamespace: opts.journalNS,
-	}).SetupWithManager(mgr); err != nil {
+	}
+	if err := setupAudit(mgr, opts.audit, opts.journalNS, reconciler); err != nil {
+		return err
+	}
+	if err := reconciler.SetupWithManager(mgr); err != nil {
 		return err
 	}
 

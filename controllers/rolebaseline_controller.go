@@ -38,6 +38,9 @@ type RoleBaselineReconciler struct {
 	ResyncPeriod time.Duration
 	// Now is the clock; tests may replace it.
 	Now func() time.Time
+	// Audit, when set, names who changed the objects of findings and supplies usage
+	// data for UnusedPermission findings (attribution.go, usage.go).
+	Audit *AuditSources
 
 	hub *hub
 	// written remembers the status last written for each baseline: the informer cache
@@ -94,15 +97,18 @@ func (r *RoleBaselineReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	}
 	r.hub = newHub()
 	h := r.hub.eventHandler(r.Now)
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr).
 		For(&v1.RoleBaseline{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&rbacv1.Role{}, h).
 		Watches(&rbacv1.ClusterRole{}, h).
 		Watches(&rbacv1.RoleBinding{}, h).
 		Watches(&rbacv1.ClusterRoleBinding{}, h).
 		Watches(&corev1.Namespace{}, h, builder.WithPredicates(labelsOrLifecycleChanged{})).
-		Named("rolebaseline").
-		Complete(r)
+		Named("rolebaseline")
+	if err := r.watchAudit(mgr, b); err != nil {
+		return err
+	}
+	return b.Complete(r)
 }
 
 // Reconcile evaluates one baseline and writes its status once.
@@ -150,7 +156,7 @@ func (r *RoleBaselineReconciler) reconcile(ctx context.Context, rb *v1.RoleBasel
 	now := r.Now()
 	st := r.hub.get(rb.Name)
 	if st == nil || st.generation != rb.Generation || now.Sub(st.loadedAt) >= r.ResyncPeriod {
-		eval, err := drift.NewEvaluator(&rb.Spec, nil)
+		eval, err := drift.NewEvaluator(&rb.Spec, r.usage())
 		if err != nil {
 			r.setNotReady(rb, v1.ReasonInvalidSpec, err.Error())
 			r.Recorder.Eventf(rb, nil, corev1.EventTypeWarning, v1.ReasonInvalidSpec, "Evaluate", "%s", err.Error())
@@ -187,7 +193,9 @@ func (r *RoleBaselineReconciler) reconcile(ctx context.Context, rb *v1.RoleBasel
 	}
 	st.reported = current
 
+	prev := rb.Status.Findings
 	rb.Status = desiredStatus(rb, top, omitted, counts, current, now)
+	r.attribute(ctx, rb, prev)
 	summaryIn := r.emitEvents(ctx, rb, st, prior, current, all)
 	st.mu.Unlock()
 
