@@ -14,7 +14,8 @@ import (
 
 // BenchEventList is a realistic batch as the API server's webhook backend sends it
 // (400 events): mostly reads and writes allowed by RBAC through a few hundred
-// bindings, some by other authorizers, and 1% RBAC writes logged with their response.
+// bindings on enough distinct objects to fill the usage cap, some allowed by other
+// authorizers, and 1% RBAC writes logged with their response.
 func BenchEventList(batch, seed int) []byte {
 	evs := make([]auditv1.Event, 0, batch)
 	now := time.Now()
@@ -31,7 +32,7 @@ func BenchEventList(batch, seed int) []byte {
 		default:
 			verbs := []string{"get", "list", "watch", "update", "patch"}
 			res := []string{"pods", "configmaps", "secrets", "deployments", "services", "leases"}
-			ev = allowedBy(event(fmt.Sprint("r", n), fmt.Sprint("sa-", n%200), verbs[n%5], "", res[n%6], ns, fmt.Sprint("obj-", n%1000), now),
+			ev = allowedBy(event(fmt.Sprint("r", n), fmt.Sprint("sa-", n%200), verbs[n%5], "", res[n%6], ns, fmt.Sprint("obj-", n%100000), now),
 				fmt.Sprintf(`RBAC: allowed by RoleBinding "rb-%d/%s" of Role "role-%d" to ServiceAccount "sa-%d/%s"`, n%300, ns, n%300, n%200, ns))
 		}
 		ev.RequestURI = "/api/v1/namespaces/" + ns + "/pods/obj"
@@ -48,7 +49,7 @@ func BenchmarkReceiver(b *testing.B) {
 	for i := range bodies {
 		bodies[i] = BenchEventList(batch, i)
 	}
-	in := &Intake{Index: NewIndex(16, 10000, nil), Usage: NewAggregator(720*time.Hour, 20000, nil)}
+	in := &Intake{Index: NewIndex(16, 10000, nil), Usage: NewAggregator(720*time.Hour, 50000, nil)}
 	rc, err := NewReceiver(in, ReceiverOptions{Token: "t", MaxInFlight: 2 * runtime.GOMAXPROCS(0)})
 	if err != nil {
 		b.Fatal(err)

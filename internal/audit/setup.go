@@ -31,8 +31,8 @@ type Options struct {
 	LogPath string
 	// UsageWindow is how far back usage counts.
 	UsageWindow time.Duration
-	// MaxAccessesPerDay bounds the distinct accesses kept per day; 20000 when zero.
-	MaxAccessesPerDay int
+	// MaxAccesses bounds the distinct accesses kept; 50000 when zero.
+	MaxAccesses int
 	// Namespace holds the usage ConfigMaps.
 	Namespace string
 	// FlushInterval is how often usage is written to the cluster; one minute when zero.
@@ -48,10 +48,10 @@ func Setup(mgr manager.Manager, o Options, index *Index) (*Aggregator, <-chan st
 	if o.UsageWindow <= 0 {
 		return nil, nil, fmt.Errorf("--usage-window is %s: set a positive duration such as 720h", o.UsageWindow)
 	}
-	if o.MaxAccessesPerDay <= 0 {
-		o.MaxAccessesPerDay = 20000
+	if o.MaxAccesses <= 0 {
+		o.MaxAccesses = 50000
 	}
-	agg := NewAggregator(o.UsageWindow, o.MaxAccessesPerDay, nil)
+	agg := NewAggregator(o.UsageWindow, o.MaxAccesses, nil)
 	loaded := make(chan struct{})
 	store := &Store{Client: mgr.GetClient(), Reader: mgr.GetAPIReader(), Namespace: o.Namespace, Usage: agg,
 		Interval: o.FlushInterval, Loaded: loaded}

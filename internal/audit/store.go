@@ -25,8 +25,8 @@ import (
 
 // +kubebuilder:rbac:groups="",namespace=system,resources=configmaps,verbs=get;list;create;update;delete
 
-// Usage is kept in the cluster as one ConfigMap per day, so it survives a restart
-// and expires with the window without rewriting everything.
+// Usage is kept in the cluster as one ConfigMap per day (accesses last seen that
+// day), so it survives a restart and expires with the window without rewriting everything.
 const (
 	usagePrefix   = "rbac-guardrails-usage-"
 	usageDayLabel = "guardrails.rbac-guardrails.io/usage-day"
@@ -109,7 +109,7 @@ func (s *Store) Load(ctx context.Context) error {
 			ctrl.LoggerFrom(ctx).Error(err, "Skipping unreadable stored usage", "configMap", cm.Name)
 			continue
 		}
-		s.Usage.merge(d, recs)
+		s.Usage.merge(recs)
 	}
 	return nil
 }
@@ -124,7 +124,13 @@ func (s *Store) Flush(ctx context.Context) error {
 		}
 	}
 	for d, recs := range s.Usage.takeDirty() {
-		if err := s.write(ctx, d, recs); err != nil {
+		var err error
+		if len(recs) == 0 {
+			err = client.IgnoreNotFound(s.Client.Delete(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: s.Namespace, Name: dayName(d)}}))
+		} else {
+			err = s.write(ctx, d, recs)
+		}
+		if err != nil {
 			s.Usage.markDirty(d)
 			errs = append(errs, err)
 		}
@@ -221,18 +227,19 @@ func decodeDay(data []byte) ([]record, error) {
 	return out, sc.Err()
 }
 
-// takeDirty returns the records of every day changed since the last call.
+// takeDirty returns, for every day whose stored form is stale, the accesses last
+// seen that day (none: the day's ConfigMap is to be deleted).
 func (g *Aggregator) takeDirty() map[int64][]record {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	out := make(map[int64][]record, len(g.dirty))
 	for d := range g.dirty {
-		m := g.days[d]
-		recs := make([]record, 0, len(m))
-		for a, s := range m {
-			recs = append(recs, record{a: a, count: s.count, last: s.last})
+		out[d] = nil
+	}
+	for k, s := range g.entries {
+		if d := unixDay(s.last); g.dirty[d] {
+			out[d] = append(out[d], record{a: accessOf(k), count: s.count, last: s.last})
 		}
-		out[d] = recs
 	}
 	clear(g.dirty)
 	return out
@@ -241,28 +248,29 @@ func (g *Aggregator) takeDirty() map[int64][]record {
 func (g *Aggregator) markDirty(d int64) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if g.days[d] != nil {
-		g.dirty[d] = true
-	}
+	g.dirty[d] = true
 }
 
-// merge adds stored records of day d.
-func (g *Aggregator) merge(d int64, recs []record) {
+// merge adds stored records. An access stored under two days (it moved to a later
+// day and the earlier day was not rewritten yet) is counted once per copy, which
+// only inflates counts; both days are rewritten at the next flush.
+func (g *Aggregator) merge(recs []record) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	m := g.days[d]
-	if m == nil {
-		m = make(map[Access]*stat, len(recs))
-		g.days[d] = m
-	}
 	for _, r := range recs {
-		s := m[r.a]
+		k, ok := r.a.appendKey(nil)
+		if !ok {
+			continue
+		}
+		s := g.entries[string(k)]
 		if s == nil {
-			if len(m) >= g.maxPerDay {
+			if len(g.entries) >= g.maxAccesses {
 				continue
 			}
 			s = &stat{}
-			m[r.a] = s
+			g.entries[string(k)] = s
+		} else {
+			g.dirty[unixDay(s.last)], g.dirty[unixDay(r.last)] = true, true
 		}
 		s.count += r.count
 		s.last = max(s.last, r.last)

@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"strings"
 	"sync"
 	"time"
 
@@ -13,17 +14,20 @@ import (
 const day = 24 * time.Hour
 
 // Aggregator counts allowed requests per granting binding, subject and request
-// attributes, in day buckets over a window. A day holds at most maxPerDay distinct
-// accesses; past that, new ones are dropped and counted (counts of known ones still
-// grow). It is safe for concurrent use.
+// attributes over a window. It holds at most maxAccesses distinct accesses in all;
+// past that, new ones are dropped and counted (known ones still count), so memory
+// is bounded whatever the cluster does. Each access belongs to the day it was last
+// seen, which is how it is persisted and how it expires. It is safe for concurrent use.
 type Aggregator struct {
-	window    time.Duration
-	maxPerDay int
-	now       func() time.Time
+	window      time.Duration
+	maxAccesses int
+	now         func() time.Time
 
-	mu      sync.Mutex
-	days    map[int64]map[Access]*stat // by day number since the epoch (UTC)
-	dirty   map[int64]bool
+	mu sync.Mutex
+	// entries are keyed by Access.appendKey: one short string per access instead of a
+	// struct of 17 strings, which keeps the capped map a few MiB.
+	entries map[string]*stat
+	dirty   map[int64]bool // days (since the epoch, UTC) whose stored form is stale
 	changed chan struct{}
 }
 
@@ -32,19 +36,22 @@ type stat struct {
 	last  int64 // unix seconds
 }
 
-// NewAggregator keeps window worth of days (at least one). now may be nil (time.Now).
-func NewAggregator(window time.Duration, maxPerDay int, now func() time.Time) *Aggregator {
+// NewAggregator keeps window worth of usage (at least a second), at most maxAccesses
+// distinct accesses. now may be nil (time.Now).
+func NewAggregator(window time.Duration, maxAccesses int, now func() time.Time) *Aggregator {
 	if now == nil {
 		now = time.Now
 	}
-	return &Aggregator{window: max(window, time.Second), maxPerDay: max(1, maxPerDay), now: now,
-		days: map[int64]map[Access]*stat{}, dirty: map[int64]bool{}, changed: make(chan struct{}, 1)}
+	return &Aggregator{window: max(window, time.Second), maxAccesses: max(1, maxAccesses), now: now,
+		entries: map[string]*stat{}, dirty: map[int64]bool{}, changed: make(chan struct{}, 1)}
 }
 
 // Window is the usage window.
 func (g *Aggregator) Window() time.Duration { return g.window }
 
-func dayOf(t time.Time) int64 { return t.Unix() / int64(day/time.Second) }
+func dayOf(t time.Time) int64 { return unixDay(t.Unix()) }
+
+func unixDay(sec int64) int64 { return sec / int64(day/time.Second) }
 
 // Changed is signalled (coalesced) when an access is seen for the first time or data
 // is loaded or pruned: the moments UnusedPermission findings may change.
@@ -57,7 +64,7 @@ func (g *Aggregator) signal() {
 	}
 }
 
-// Add counts one access at t. It returns false when t's day is full and a is new.
+// Add counts one access at t. It returns false when the aggregator is full and a is new.
 func (g *Aggregator) Add(a Access, t time.Time) bool {
 	now := g.now()
 	if t.After(now) || t.IsZero() {
@@ -66,46 +73,52 @@ func (g *Aggregator) Add(a Access, t time.Time) bool {
 	if now.Sub(t) > g.window {
 		return true // older than the window: moot
 	}
-	d := dayOf(t)
+	var buf [256]byte
+	k, ok := a.appendKey(buf[:0])
+	if !ok {
+		return true // a NUL in a name: no RBAC rule can name it anyway
+	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	m := g.days[d]
-	if m == nil {
-		m = map[Access]*stat{}
-		g.days[d] = m
-	}
-	s := m[a]
+	s := g.entries[string(k)] // no allocation for a lookup
 	if s == nil {
-		if len(m) >= g.maxPerDay {
+		if len(g.entries) >= g.maxAccesses {
 			return false
 		}
 		s = &stat{}
-		m[a] = s
+		g.entries[string(k)] = s
 		g.signal()
+	} else if sec := t.Unix(); sec > s.last && unixDay(sec) != unixDay(s.last) {
+		g.dirty[unixDay(s.last)] = true // it moves to a later day
 	}
 	s.count++
 	s.last = max(s.last, t.Unix())
-	g.dirty[d] = true
+	g.dirty[unixDay(s.last)] = true
 	return true
 }
 
-// Prune forgets days entirely outside the window and returns them.
+// Prune forgets accesses last seen on days entirely outside the window and returns
+// those days.
 func (g *Aggregator) Prune() []int64 {
 	oldest := dayOf(g.now().Add(-g.window))
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	var gone []int64
-	for d := range g.days {
-		if d < oldest {
-			delete(g.days, d)
-			delete(g.dirty, d)
-			gone = append(gone, d)
+	gone := map[int64]bool{}
+	for a, s := range g.entries {
+		if d := unixDay(s.last); d < oldest {
+			delete(g.entries, a)
+			gone[d] = true
 		}
 	}
-	if len(gone) > 0 {
+	var out []int64
+	for d := range gone {
+		delete(g.dirty, d)
+		out = append(out, d)
+	}
+	if len(out) > 0 {
 		g.signal()
 	}
-	return gone
+	return out
 }
 
 // Snapshot returns the usage over the window for the engine, or nil when there is
@@ -115,25 +128,55 @@ func (g *Aggregator) Snapshot() *Snapshot {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	s := &Snapshot{byGrant: map[grantKey][]rbacv1.PolicyRule{}}
-	seen := map[Access]bool{}
-	for d, m := range g.days {
-		if d < oldest {
+	for key, st := range g.entries {
+		if unixDay(st.last) < oldest {
 			continue
 		}
-		for a := range m {
-			if seen[a] {
-				continue
-			}
-			seen[a] = true
-			k := grantKey{a.Grant.Binding, a.Grant.Subject}
-			s.byGrant[k] = append(s.byGrant[k], a.requested())
-		}
+		a := accessOf(key)
+		k := grantKey{a.Grant.Binding, a.Grant.Subject}
+		s.byGrant[k] = append(s.byGrant[k], a.requested())
+		s.accesses++
 	}
-	if len(seen) == 0 {
+	if s.accesses == 0 {
 		return nil
 	}
-	s.accesses = len(seen)
 	return s
+}
+
+// accessFields is how many fields appendKey writes.
+const accessFields = 15
+
+// appendKey appends a's fields separated by NUL; false if a field holds a NUL.
+func (a *Access) appendKey(b []byte) ([]byte, bool) {
+	g := &a.Grant
+	for i, f := range [accessFields]string{g.Binding.Kind, g.Binding.Namespace, g.Binding.Name, g.RoleKind, g.RoleName,
+		g.Subject.Kind, g.Subject.Namespace, g.Subject.Name, a.Verb, a.APIGroup, a.Resource, a.Subresource,
+		a.Namespace, a.Name, a.NonResourceURL} {
+		if strings.IndexByte(f, 0) >= 0 {
+			return b, false
+		}
+		if i > 0 {
+			b = append(b, 0)
+		}
+		b = append(b, f...)
+	}
+	return b, true
+}
+
+// accessOf decodes a key written by appendKey.
+func accessOf(key string) Access {
+	var f [accessFields]string
+	for i := range accessFields - 1 {
+		f[i], key, _ = strings.Cut(key, "\x00")
+	}
+	f[accessFields-1] = key
+	a := Access{Grant: Grant{Binding: drift.ObjectRef{Kind: f[0], Namespace: f[1], Name: f[2]}, RoleKind: f[3], RoleName: f[4],
+		Subject: rbacv1.Subject{Kind: f[5], Namespace: f[6], Name: f[7]}},
+		Verb: f[8], APIGroup: f[9], Resource: f[10], Subresource: f[11], Namespace: f[12], Name: f[13], NonResourceURL: f[14]}
+	if a.Grant.Subject.Kind != rbacv1.ServiceAccountKind {
+		a.Grant.Subject.APIGroup = rbacv1.GroupName
+	}
+	return a
 }
 
 // requested is the request as a rule, so a granted rule can be checked against it

@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -11,7 +12,7 @@ import (
 
 func TestAggregator(t *testing.T) {
 	now := t0
-	g := NewAggregator(48*time.Hour, 2, func() time.Time { return now })
+	g := NewAggregator(48*time.Hour, 3, func() time.Time { return now })
 	if g.Snapshot() != nil {
 		t.Fatal("no data must give a nil snapshot: nothing may be reported unused without evidence")
 	}
@@ -37,13 +38,16 @@ func TestAggregator(t *testing.T) {
 	}
 	g.Add(Access{Grant: grant, Verb: "watch", Resource: "pods"}, t0)
 	if g.Add(Access{Grant: grant, Verb: "delete", Resource: "pods"}, t0) {
-		t.Error("a third distinct access in a day of cap 2 must be refused")
+		t.Error("a fourth distinct access with a cap of 3 must be refused")
 	}
 	if !g.Add(list, t0) {
 		t.Error("a known access in a full day still counts")
 	}
-	if g.Add(list, t0.Add(-72*time.Hour)); len(g.days) != 2 {
-		t.Errorf("an access older than the window must not be kept: %d days", len(g.days))
+	if g.Add(Access{Grant: grant, Verb: "patch", Resource: "pods"}, t0.Add(-72*time.Hour)); len(g.entries) != 3 {
+		t.Errorf("an access older than the window must not be kept: %d accesses", len(g.entries))
+	}
+	if dirty := g.takeDirty(); len(dirty) != 2 || len(dirty[dayOf(t0)]) != 2 || len(dirty[dayOf(t0.Add(-30*time.Hour))]) != 1 {
+		t.Errorf("dirty days %v, want today's two accesses and the older day's one", dirty)
 	}
 
 	s := g.Snapshot()
@@ -69,12 +73,25 @@ func TestAggregator(t *testing.T) {
 		}
 	}
 
+	// Seen again today, an access moves to today: both days must be rewritten.
+	g.Add(getLog, t0)
+	if dirty := g.takeDirty(); len(dirty) != 2 || len(dirty[dayOf(t0)]) != 3 || len(dirty[dayOf(t0.Add(-30*time.Hour))]) != 0 {
+		t.Errorf("after a move, dirty days %v: want today with 3 accesses and the older day empty (to delete)", dirty)
+	}
+	g.Add(Access{Grant: grant, Verb: "get", Resource: "secrets"}, t0.Add(-30*time.Hour)) // refused: full
+	g.mu.Lock()
+	g.maxAccesses = 4
+	g.mu.Unlock()
+	g.Add(Access{Grant: grant, Verb: "get", Resource: "secrets"}, t0.Add(-30*time.Hour))
 	// Two days later the day of the 30-hour-old access has left the 48-hour window.
 	now = t0.Add(48 * time.Hour)
 	if gone := g.Prune(); len(gone) != 1 {
 		t.Errorf("pruned %v, want the oldest day", gone)
 	}
-	if g.Snapshot().Used(b, devs, rbacv1.PolicyRule{Verbs: []string{"get"}, APIGroups: []string{""}, Resources: []string{"pods/log"}}) {
+	if !g.Snapshot().Used(b, devs, rbacv1.PolicyRule{Verbs: []string{"get"}, APIGroups: []string{""}, Resources: []string{"pods/log"}}) {
+		t.Error("an access seen again inside the window must stay")
+	}
+	if g.Snapshot().Used(b, devs, rbacv1.PolicyRule{Verbs: []string{"get"}, APIGroups: []string{""}, Resources: []string{"secrets"}}) {
 		t.Error("usage outside the window still counts")
 	}
 }
@@ -102,5 +119,26 @@ func TestStoredDayRoundTrip(t *testing.T) {
 	}
 	if _, err := decodeDay([]byte("not gzip")); err == nil {
 		t.Error("garbage must not decode")
+	}
+}
+
+func TestAccessKeyRoundTrip(t *testing.T) {
+	for _, reason := range []string{
+		`RBAC: allowed by RoleBinding "x/n" of Role "r" to ServiceAccount "sa/n"`,
+		`RBAC: allowed by ClusterRoleBinding "c" of ClusterRole "c" to User "tab\there, \"quoted\""`,
+		`RBAC: allowed by ClusterRoleBinding "c" of ClusterRole "c" to Group ""`,
+	} {
+		g, err := ParseReason(reason)
+		if err != nil && !strings.Contains(reason, `Group ""`) {
+			t.Fatal(err)
+		}
+		a := Access{Grant: g, Verb: "get", APIGroup: "apps", Resource: "deployments", Subresource: "scale", Namespace: "n", Name: "d"}
+		k, ok := a.appendKey(nil)
+		if !ok || accessOf(string(k)) != a {
+			t.Errorf("%+v did not round-trip through its key: %+v", a, accessOf(string(k)))
+		}
+	}
+	if _, ok := (&Access{Verb: "get", Name: "a\x00b"}).appendKey(nil); ok {
+		t.Error("a NUL in a field must not make a key: it would be read back as two fields")
 	}
 }
