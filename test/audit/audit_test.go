@@ -22,6 +22,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	v1 "github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
+	"github.com/rbac-guardrails/rbac-guardrails/controllers"
 )
 
 var seq atomic.Int64
@@ -118,7 +119,7 @@ var _ = Describe("Audit intake", Ordered, func() {
 		bob                    client.Client
 	)
 
-	It("names the user who modified a role in scope in the finding and the event", func() {
+	It("names the user who modified a role in scope in the finding and the event, also when the audit event comes last", func() {
 		ns := createNamespace()
 		readPods := rule("", "pods", "get", "list")
 		Expect(k8sClient.Create(ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "app"},
@@ -126,7 +127,14 @@ var _ = Describe("Audit intake", Ordered, func() {
 		rb := baseline(ns, v1.DesiredRole{Kind: v1.KindRole, Name: "app", Rules: []v1.PolicyRule{apiRule(readPods)}})
 		Eventually(func() bool { return meta.IsStatusConditionTrue(status(rb.Name).Conditions, v1.ConditionInSync) }).Should(BeTrue())
 
-		grant(ns, "role-editor", "alice", rule(rbacv1.GroupName, "roles", "get", "update", "escalate"))
+		// Out of the baseline's scope (cluster-scoped), so alice's own requests change
+		// no usage finding there: only the attribution path can re-evaluate it.
+		editor := unique("role-editor")
+		Expect(k8sClient.Create(ctx, &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: editor},
+			Rules: []rbacv1.PolicyRule{rule(rbacv1.GroupName, "roles", "get", "update", "escalate")}})).To(Succeed())
+		Expect(k8sClient.Create(ctx, &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: editor},
+			RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: editor},
+			Subjects: []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: "alice"}}})).To(Succeed())
 		alice := userClient("alice")
 		role := &rbacv1.Role{}
 		Expect(alice.Get(ctx, client.ObjectKey{Namespace: ns, Name: "app"}, role)).To(Succeed())
@@ -148,6 +156,9 @@ var _ = Describe("Audit intake", Ordered, func() {
 				notes = append(notes, e.Reason+": "+e.Note)
 			}
 			g.Expect(notes).To(ContainElement(ContainSubstring("changed by alice")))
+			// The audit batch waits up to 1s, the watch event does not: the finding was
+			// reported first and attributed when the audit event came.
+			g.Expect(notes).To(ContainElement(HavePrefix(controllers.ReasonChangeAttributed + ": RoleBaseline " + rb.Name + ": RulesAdded on Role " + ns + "/app: changed by alice at ")))
 		}).Should(Succeed())
 	})
 

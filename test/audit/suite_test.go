@@ -110,7 +110,9 @@ current-context: default
 	// The sample policy users are told to install.
 	args.Set("audit-policy-file", filepath.Join("..", "..", "config", "audit", "policy.yaml"))
 	args.Set("audit-webhook-config-file", webhookConfig)
-	args.Set("audit-webhook-batch-max-wait", "50ms")
+	// Long enough that the watch event of a change always comes first and its audit
+	// event second, so the tests exercise the late attribution path.
+	args.Set("audit-webhook-batch-max-wait", "1s")
 	args.Set("audit-webhook-batch-throttle-enable", "false")
 	args.Set("audit-webhook-initial-backoff", "100ms")
 	cfg, err = testEnv.Start()
