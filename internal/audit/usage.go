@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -210,11 +211,22 @@ type Snapshot struct {
 // Accesses is how many distinct accesses the snapshot holds.
 func (s *Snapshot) Accesses() int { return s.accesses }
 
+// Any reports whether any request was recorded for subject through binding; the
+// engine skips the per-rule questions for grants never used at all.
+func (s *Snapshot) Any(binding drift.ObjectRef, subject rbacv1.Subject) bool {
+	return len(s.byGrant[grantKey{binding, subject}]) > 0
+}
+
 // Used implements drift.Usage: whether any request allowed through binding for
 // subject falls under rule.
 func (s *Snapshot) Used(binding drift.ObjectRef, subject rbacv1.Subject, rule rbacv1.PolicyRule) bool {
 	owner := []rbacv1.PolicyRule{rule}
 	for _, req := range s.byGrant[grantKey{binding, subject}] {
+		// A rule covers a request only if one of its verbs is the request's or "*":
+		// a cheap necessary condition before the real check.
+		if !slices.Contains(rule.Verbs, req.Verbs[0]) && !slices.Contains(rule.Verbs, rbacv1.VerbAll) {
+			continue
+		}
 		if ok, _ := validation.Covers(owner, []rbacv1.PolicyRule{req}); ok {
 			return true
 		}

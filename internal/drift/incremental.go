@@ -484,7 +484,7 @@ func (e *Evaluator) check(ent *entry) []Finding {
 	}
 	if e.usage != nil {
 		if role := e.objects[ent.grantKey()]; role != nil && !role.binding {
-			out = append(out, checkUnused(e.usage, ent, role.rules)...)
+			out = append(out, e.checkUnused(ent, role)...)
 		}
 	}
 	return out
