@@ -48,13 +48,17 @@ type AuditSources struct {
 	onObject   map[drift.ObjectRef]map[string]bool
 	byBaseline map[string][]drift.ObjectRef
 	usage      drift.Usage
+	// applied is closed once the first usage data (loaded from the cluster) is applied.
+	applied     chan struct{}
+	appliedOnce sync.Once
 }
 
 // NewAuditSources makes the sources with an attribution index of perObject writes
 // per object for at most maxObjects objects. usage may be nil.
 func NewAuditSources(perObject, maxObjects int, usage *audit.Aggregator, usageLoaded <-chan struct{}) *AuditSources {
 	a := &AuditSources{Usage: usage, UsageLoaded: usageLoaded,
-		onObject: map[drift.ObjectRef]map[string]bool{}, byBaseline: map[string][]drift.ObjectRef{}}
+		onObject: map[drift.ObjectRef]map[string]bool{}, byBaseline: map[string][]drift.ObjectRef{},
+		applied: make(chan struct{})}
 	a.Index = audit.NewIndex(perObject, maxObjects, a.written)
 	return a
 }

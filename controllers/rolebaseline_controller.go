@@ -156,7 +156,7 @@ func (r *RoleBaselineReconciler) reconcile(ctx context.Context, rb *v1.RoleBasel
 	now := r.Now()
 	st := r.hub.get(rb.Name)
 	if st == nil || st.generation != rb.Generation || now.Sub(st.loadedAt) >= r.ResyncPeriod {
-		eval, err := drift.NewEvaluator(&rb.Spec, r.usage())
+		eval, err := drift.NewEvaluator(&rb.Spec, r.usage(ctx))
 		if err != nil {
 			r.setNotReady(rb, v1.ReasonInvalidSpec, err.Error())
 			r.Recorder.Eventf(rb, nil, corev1.EventTypeWarning, v1.ReasonInvalidSpec, "Evaluate", "%s", err.Error())

@@ -11,11 +11,26 @@ import (
 	"github.com/rbac-guardrails/rbac-guardrails/internal/drift"
 )
 
+// usageWait bounds how long a reconcile waits for stored usage after a start.
+const usageWait = 10 * time.Second
+
 // usage is the usage data new evaluators start from: nil (no UnusedPermission
-// findings) without audit usage, before stored usage is loaded, or without data.
-func (r *RoleBaselineReconciler) usage() drift.Usage {
+// findings) without audit usage or without data. Right after a start it waits (at
+// most usageWait) for the stored usage to be loaded and applied, so a restart does
+// not drop the UnusedPermission findings from status only to add them back.
+func (r *RoleBaselineReconciler) usage(ctx context.Context) drift.Usage {
 	if r.Audit == nil {
 		return nil
+	}
+	if r.Audit.Usage != nil {
+		t := time.NewTimer(usageWait)
+		select {
+		case <-r.Audit.applied:
+		case <-ctx.Done():
+		case <-t.C:
+			ctrl.LoggerFrom(ctx).Info("Stored usage not loaded yet; evaluating without it")
+		}
+		t.Stop()
 	}
 	r.Audit.mu.Lock()
 	defer r.Audit.mu.Unlock()
@@ -49,6 +64,7 @@ func (r *RoleBaselineReconciler) usageLoop(ctx context.Context) error {
 		a.usage = u
 		q := a.queue
 		a.mu.Unlock()
+		a.appliedOnce.Do(func() { close(a.applied) })
 		for _, name := range r.hub.setUsage(u) {
 			if q != nil {
 				q.Add(reconcile.Request{NamespacedName: types.NamespacedName{Name: name}})
