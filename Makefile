@@ -73,8 +73,10 @@ test: verify vet setup-envtest ## Run every test against a real kube-apiserver a
 	KUBEBUILDER_ASSETS="$$assets" go test ./... -count=1 -timeout 30m $(TEST_FLAGS)
 
 .PHONY: bench
-bench: setup-envtest ## Run the engine and webhook benchmarks and the detection and admission harnesses (long; see docs/benchmarks.md).
+bench: setup-envtest ## Run the engine, webhook and audit intake benchmarks and the detection and admission harnesses (long; see docs/benchmarks.md).
 	go test -run '^$$' -bench . -benchtime 2s -count 5 ./internal/drift/
+	go test -run '^$$' -bench Receiver -benchtime 3s -count 3 -cpu 2 ./internal/audit/
+	GOMAXPROCS=2 go run ./test/bench/audit -duration 20s
 	@assets="$$(SETUP_ENVTEST=$(SETUP_ENVTEST) ENVTEST_K8S_VERSION=$(ENVTEST_K8S_VERSION) hack/envtest/assets.sh)"; \
 	KUBEBUILDER_ASSETS="$$assets" go run ./test/bench/detect $(BENCH_FLAGS)
 	go test -run '^$$' -bench RBACHandler -benchtime 5000x ./internal/webhook/

@@ -39,6 +39,7 @@ import (
 
 	guardrailsv1alpha1 "github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
 	"github.com/rbac-guardrails/rbac-guardrails/controllers"
+	"github.com/rbac-guardrails/rbac-guardrails/internal/audit"
 	guardwebhook "github.com/rbac-guardrails/rbac-guardrails/internal/webhook"
 )
 
@@ -61,6 +62,7 @@ type options struct {
 	pprofAddr     string
 	findings      int
 	webhooks      webhookOptions
+	audit         audit.Options
 }
 
 // webhookOptions are the admission webhook flags.
@@ -112,6 +114,7 @@ func main() {
 	flag.StringVar(&opts.webhooks.serviceAccount, "service-account-name", envOr("SERVICE_ACCOUNT_NAME", "rbac-guardrails-controller-manager"),
 		"The operator's ServiceAccount, in the POD_NAMESPACE namespace; exempt from the RBAC webhook so reverts are never blocked.")
 	opts.webhooks.podNamespace = envOr("POD_NAMESPACE", "rbac-guardrails-system")
+	bindAuditFlags(&opts.audit)
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -170,6 +173,9 @@ func run(opts options) error {
 		ResyncPeriod:     opts.resyncPeriod,
 		JournalNamespace: opts.journalNS,
 		StatusFindings:   opts.findings,
+	}
+	if err := setupAudit(mgr, opts.audit, opts.journalNS, reconciler); err != nil {
+		return err
 	}
 	if err := reconciler.SetupWithManager(mgr); err != nil {
 		return err

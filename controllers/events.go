@@ -49,6 +49,9 @@ func (r *RoleBaselineReconciler) emitEvents(ctx context.Context, rb *v1.RoleBase
 	allow := func() bool { return st.suppressed == 0 && st.budget.Allow() }
 	for i := range fresh {
 		f := &fresh[i]
+		if f.Type == v1.FindingUnusedPermission {
+			continue // advisory findings are in status, not worth an event each
+		}
 		if !allow() {
 			st.suppressed++
 			continue
@@ -57,13 +60,17 @@ func (r *RoleBaselineReconciler) emitEvents(ctx context.Context, rb *v1.RoleBase
 		if f.Type.IsViolation() {
 			reason = v1.ReasonGuardrailViolated
 		}
-		r.Recorder.Eventf(rb, nil, corev1.EventTypeWarning, reason, "Evaluate", "%s", note(fmt.Sprintf("%s: %s", f.Object, f.Message)))
+		by := byWhom(rb, f)
+		r.Recorder.Eventf(rb, nil, corev1.EventTypeWarning, reason, "Evaluate", "%s", note(fmt.Sprintf("%s: %s%s", f.Object, f.Message, by)))
 		if obj := r.cachedObject(ctx, f.Object); obj != nil {
-			r.Recorder.Eventf(obj, rb, corev1.EventTypeWarning, reason, "Evaluate", "%s", note(fmt.Sprintf("RoleBaseline %s: %s", rb.Name, f.Message)))
+			r.Recorder.Eventf(obj, rb, corev1.EventTypeWarning, reason, "Evaluate", "%s", note(fmt.Sprintf("RoleBaseline %s: %s%s", rb.Name, f.Message, by)))
 		}
 	}
 
 	for _, k := range resolved {
+		if k.typ == v1.FindingUnusedPermission {
+			continue
+		}
 		if !allow() {
 			st.suppressed++
 			continue

@@ -45,6 +45,9 @@ type RoleBaselineReconciler struct {
 	StatusFindings int
 	// Now is the clock; tests may replace it.
 	Now func() time.Time
+	// Audit, when set, names who changed the objects of findings and supplies usage
+	// data for UnusedPermission findings (attribution.go, usage.go).
+	Audit *AuditSources
 
 	hub      *hub
 	reverter *reverter
@@ -112,7 +115,7 @@ func (r *RoleBaselineReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	}
 	r.hub = newHub(r.reverter.changed)
 	h := r.hub.eventHandler(r.Now)
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr).
 		For(&v1.RoleBaseline{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&rbacv1.Role{}, h).
 		Watches(&rbacv1.ClusterRole{}, h).
@@ -121,8 +124,11 @@ func (r *RoleBaselineReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&corev1.Namespace{}, h, builder.WithPredicates(labelsOrLifecycleChanged{})).
 		// The revert workers ask for their results to be reported.
 		WatchesRawSource(source.Channel(r.reverter.notify, &handler.EnqueueRequestForObject{})).
-		Named("rolebaseline").
-		Complete(r)
+		Named("rolebaseline")
+	if err := r.watchAudit(mgr, b); err != nil {
+		return err
+	}
+	return b.Complete(r)
 }
 
 // Reconcile evaluates one baseline and writes its status once.
@@ -187,7 +193,7 @@ func (r *RoleBaselineReconciler) reconcile(ctx context.Context, rb *v1.RoleBasel
 	st := r.hub.get(rb.Name)
 	loaded := false
 	if st == nil || st.baseline.UID != rb.UID || st.baseline.Generation != rb.Generation || now.Sub(st.loadedAt) >= r.ResyncPeriod {
-		eval, err := drift.NewEvaluator(&rb.Spec, nil)
+		eval, err := drift.NewEvaluator(&rb.Spec, r.usage(ctx))
 		if err != nil {
 			r.setNotReady(rb, v1.ReasonInvalidSpec, err.Error())
 			r.Recorder.Eventf(rb, nil, corev1.EventTypeWarning, v1.ReasonInvalidSpec, "Evaluate", "%s", err.Error())
@@ -226,7 +232,9 @@ func (r *RoleBaselineReconciler) reconcile(ctx context.Context, rb *v1.RoleBasel
 	if rb.Spec.Mode == v1.ModeEnforce && rb.Spec.Enforcement.DryRun && all == nil {
 		all = st.eval.Findings()
 	}
+	prev := rb.Status.Findings
 	rb.Status = desiredStatus(rb, top, omitted, counts, st.reported.firstSeen, now)
+	r.attribute(ctx, rb, prev)
 	summaryIn := r.emitEvents(ctx, rb, st, fresh, resolved)
 	st.mu.Unlock()
 

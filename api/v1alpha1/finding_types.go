@@ -107,10 +107,15 @@ type Finding struct {
 	// +optional
 	FirstSeen *metav1.Time `json:"firstSeen,omitempty"`
 
-	// changedBy is the user who last changed the object, from the audit log, when known.
+	// changedBy is the user who last changed the object, from the audit log, when known:
+	// "alice", or "alice (impersonated by bob)".
 	// +kubebuilder:validation:MaxLength=512
 	// +optional
 	ChangedBy string `json:"changedBy,omitempty"`
+
+	// changedAt is when changedBy made that change, from the audit log.
+	// +optional
+	ChangedAt *metav1.Time `json:"changedAt,omitempty"`
 
 	// reverted is true once Enforce mode has put the object back.
 	// +optional

@@ -7,6 +7,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/component-helpers/auth/rbac/validation"
 
 	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
 )
@@ -182,5 +183,47 @@ func BenchmarkTop(b *testing.B) {
 func reportCPU(b *testing.B, start int64) {
 	if start > 0 && b.N > 0 {
 		b.ReportMetric(float64(processCPU()-start)/float64(b.N), "cpu-ns/op")
+	}
+}
+
+// coversUsage answers Used as audit.Snapshot does: validation.Covers of the granted
+// piece against each request recorded for the binding (two per binding here).
+type coversUsage map[ObjectRef][]rbacv1.PolicyRule
+
+func (u coversUsage) Used(b ObjectRef, _ rbacv1.Subject, rule rbacv1.PolicyRule) bool {
+	for _, req := range u[b] {
+		if ok, _ := validation.Covers([]rbacv1.PolicyRule{rule}, []rbacv1.PolicyRule{req}); ok {
+			return true
+		}
+	}
+	return false
+}
+
+func (u coversUsage) Any(b ObjectRef, _ rbacv1.Subject) bool { return len(u[b]) > 0 }
+
+// BenchmarkEvaluateWithUsage is BenchmarkEvaluate with usage data: every in-scope
+// binding is also checked for unused permissions; a quarter of the bindings were
+// used (two requests each), so are checked piece by piece.
+func BenchmarkEvaluateWithUsage(b *testing.B) {
+	for _, n := range benchSizes {
+		spec, snap := benchSnapshot(n)
+		usage := coversUsage{}
+		for i, rb := range snap.RoleBindings {
+			if i%4 != 0 {
+				continue // most grants are never used at all
+			}
+			ref := ObjectRef{KindRoleBinding, rb.Namespace, rb.Name}
+			usage[ref] = []rbacv1.PolicyRule{pr(ss(""), ss("pods"), ss("get")), pr(ss(""), ss("configmaps"), ss("list"))}
+		}
+		b.Run(fmt.Sprintf("objects=%d", objectCount(snap)), func(b *testing.B) {
+			b.ReportAllocs()
+			var fs []Finding
+			cpu := processCPU()
+			for b.Loop() {
+				fs, _ = Evaluate(spec, snap, usage)
+			}
+			reportCPU(b, cpu)
+			b.ReportMetric(float64(len(fs)), "findings")
+		})
 	}
 }

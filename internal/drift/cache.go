@@ -52,16 +52,32 @@ type ceilHit struct {
 	text   string
 }
 
+type grantKey struct {
+	hash  uint64
+	viaRB bool
+}
+
+// grantHit caches the atomic pieces a rule list grants through one kind of binding,
+// and those pieces compacted with their text: the answer for a grant never used.
+type grantHit struct {
+	rules []rbacv1.PolicyRule
+	atoms []rbacv1.PolicyRule
+	all   []rbacv1.PolicyRule
+	text  string
+}
+
 // caches are per Evaluator; they are cleared when they outgrow the live state, so
 // memory stays linear in the objects held.
 type caches struct {
 	hasher ruleHasher
 	guard  map[uint64]*guardHit
 	ceil   map[ceilKey]*ceilHit
+	grant  map[grantKey]*grantHit
 }
 
 func newCaches() caches {
-	return caches{hasher: ruleHasher{maphash.MakeSeed()}, guard: map[uint64]*guardHit{}, ceil: map[ceilKey]*ceilHit{}}
+	return caches{hasher: ruleHasher{maphash.MakeSeed()}, guard: map[uint64]*guardHit{}, ceil: map[ceilKey]*ceilHit{},
+		grant: map[grantKey]*grantHit{}}
 }
 
 func (c *caches) trim(limit int) {
@@ -70,5 +86,8 @@ func (c *caches) trim(limit int) {
 	}
 	if len(c.ceil) > limit {
 		clear(c.ceil)
+	}
+	if len(c.grant) > limit {
+		clear(c.grant)
 	}
 }

@@ -27,6 +27,8 @@ var typeSeverity = map[v1alpha1.FindingType]v1alpha1.Severity{
 	v1alpha1.FindingRoleRefChanged:  v1alpha1.SeverityHigh,
 	v1alpha1.FindingUnexpected:      v1alpha1.SeverityMedium,
 	v1alpha1.FindingExceedsCeiling:  v1alpha1.SeverityHigh,
+	// Advisory: a grant nobody used is a candidate for removal, not a breach.
+	v1alpha1.FindingUnusedPermission: v1alpha1.SeverityLow,
 }
 
 // CompareFindings orders findings most severe first, then by type, object kind,

@@ -402,11 +402,12 @@ func (e *Evaluator) index(ent *entry) {
 	}
 }
 
-// indexGrant adds an in-scope binding that reaches a ceiling to the grant index, and
+// indexGrant adds an in-scope binding that reaches a ceiling (any in-scope binding
+// when usage is set: its unused permissions read its role) to the grant index, and
 // removes a binding that left the scope. Out-of-scope bindings have no findings, so a
 // change of their role concerns nobody.
 func (e *Evaluator) indexGrant(ent *entry) {
-	if !ent.binding || len(e.ceil.list) == 0 {
+	if !ent.binding || (len(e.ceil.list) == 0 && e.usage == nil) {
 		return
 	}
 	if !ent.inScope {
@@ -420,7 +421,7 @@ func (e *Evaluator) indexGrant(ent *entry) {
 		ent.reach = e.ceil.reached(ent.subjects, ent.ref.Namespace)
 		ent.reached = true
 	}
-	if len(ent.reach) == 0 {
+	if len(ent.reach) == 0 && e.usage == nil {
 		return
 	}
 	k := ent.grantKey()
@@ -509,6 +510,11 @@ func (e *Evaluator) check(ent *entry) []Finding {
 	for _, r := range ent.reach {
 		if hit := e.beyond(r.ceiling, ent); hit != nil && len(hit.beyond) > 0 {
 			out = append(out, checkCeiling(&e.ceil.list[r.ceiling], r.via, ent, hit))
+		}
+	}
+	if e.usage != nil {
+		if role := e.objects[ent.grantKey()]; role != nil && !role.binding {
+			out = append(out, e.checkUnused(ent, role)...)
 		}
 	}
 	return out

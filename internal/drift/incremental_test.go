@@ -24,7 +24,13 @@ func TestIncrementalEqualsFull(t *testing.T) {
 		g := &gen{data: randomBytes(rng, 4096)}
 		spec := g.spec()
 		w := g.world(30)
-		e, err := NewEvaluator(&spec, nil)
+		// Every other round with usage data, so UnusedPermission findings, which read
+		// a binding's role, follow role changes too.
+		var usage Usage
+		if round%2 == 1 {
+			usage = hashUsage{}
+		}
+		e, err := NewEvaluator(&spec, usage)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -60,7 +66,7 @@ func TestIncrementalEqualsFull(t *testing.T) {
 				}
 				what = "upsert " + refOf(o).String()
 			}
-			want, err := Evaluate(&spec, w.snapshot(), nil)
+			want, err := Evaluate(&spec, w.snapshot(), usage)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -106,7 +112,7 @@ func TestIncrementalEqualsFull(t *testing.T) {
 					t.Fatalf("round %d step %d (%s): ObjectFindings(%s) not empty: %v", round, step, what, ref, describeAll(e.ObjectFindings(ref)))
 				}
 			}
-			if c, wc := e.Counts(), Count(want); c.Drifts != wc.Drifts || c.Violations != wc.Violations || len(c.ByType) != len(wc.ByType) {
+			if c, wc := e.Counts(), Count(want); c.Drifts != wc.Drifts || c.Violations != wc.Violations || c.Unused != wc.Unused || len(c.ByType) != len(wc.ByType) {
 				t.Fatalf("round %d step %d: counts %+v, want %+v", round, step, c, wc)
 			}
 		}

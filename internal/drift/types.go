@@ -92,12 +92,14 @@ type Snapshot struct {
 	Namespaces []corev1.Namespace
 }
 
-// Usage is the seam for audit-log usage data (UnusedPermission findings). The engine
-// accepts nil and currently reads nothing from it.
+// Usage is audit-log usage data, for advisory UnusedPermission findings. With nil
+// usage the engine reports none: no data is not evidence that nothing was used.
 type Usage interface {
-	// Used reports whether subject exercised rule in namespace ("" for cluster-wide)
-	// during the usage window.
-	Used(subject rbacv1.Subject, namespace string, rule rbacv1.PolicyRule) bool
+	// Used reports whether subject exercised rule through binding (a RoleBinding or
+	// ClusterRoleBinding) during the usage window. rule is one atomic piece as
+	// validation.BreakdownRule makes it: one verb and one resource or URL. subject is
+	// normalized (ServiceAccount namespace defaulted to the binding's).
+	Used(binding ObjectRef, subject rbacv1.Subject, rule rbacv1.PolicyRule) bool
 }
 
 // Finding is one departure of the live RBAC from a baseline. It carries no timestamps:

@@ -1,0 +1,44 @@
+package main
+
+import (
+	"flag"
+	"time"
+
+	ctrl "sigs.k8s.io/controller-runtime"
+
+	"github.com/rbac-guardrails/rbac-guardrails/controllers"
+	"github.com/rbac-guardrails/rbac-guardrails/internal/audit"
+)
+
+// bindAuditFlags registers the audit intake flags (docs/audit.md).
+func bindAuditFlags(o *audit.Options) {
+	flag.StringVar(&o.WebhookAddr, "audit-webhook-bind-address", "",
+		"Address the audit webhook receiver listens on (HTTPS, path /audit), e.g. :9443. Empty disables it.")
+	flag.StringVar(&o.CertDir, "audit-webhook-cert-dir", "/tmp/k8s-audit-webhook-server/serving-certs",
+		"Directory with the audit webhook receiver's serving certificate, tls.crt and tls.key.")
+	flag.StringVar(&o.ClientCAFile, "audit-webhook-client-ca", "",
+		"CA bundle that signs the API server's client certificate for the audit webhook.")
+	flag.StringVar(&o.TokenFile, "audit-webhook-token-file", "",
+		"File holding the bearer token the API server presents to the audit webhook.")
+	flag.StringVar(&o.LogPath, "audit-log-path", "",
+		"API server audit log (JSON lines) to follow, as --audit-log-path on the API server. Empty disables it.")
+	flag.DurationVar(&o.UsageWindow, "usage-window", 720*time.Hour,
+		"How far back audit usage counts for UnusedPermission findings.")
+}
+
+// setupAudit wires the audit intakes and hands the reconciler its sources; nothing
+// when no intake is configured.
+func setupAudit(mgr ctrl.Manager, o audit.Options, namespace string, r *controllers.RoleBaselineReconciler) error {
+	if !o.Enabled() {
+		return nil
+	}
+	o.Namespace = namespace
+	src := controllers.NewAuditSources(16, 10000, nil, nil)
+	agg, loaded, err := audit.Setup(mgr, o, src.Index)
+	if err != nil {
+		return err
+	}
+	src.Usage, src.UsageLoaded = agg, loaded
+	r.Audit = src
+	return nil
+}

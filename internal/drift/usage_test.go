@@ -1,0 +1,159 @@
+package drift
+
+import (
+	"hash/fnv"
+	"math/rand"
+	"slices"
+	"strings"
+	"testing"
+
+	rbacv1 "k8s.io/api/rbac/v1"
+
+	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
+)
+
+// usedSet is usage data listing the atoms used, each as "binding|subject name|verb resource".
+type usedSet map[string]bool
+
+func (u usedSet) Used(b ObjectRef, s rbacv1.Subject, r rbacv1.PolicyRule) bool {
+	what := strings.Join(r.Resources, "") + strings.Join(r.NonResourceURLs, "")
+	return u[b.String()+"|"+s.Name+"|"+strings.Join(r.Verbs, "")+" "+what]
+}
+
+// indexedSet is a usedSet that also answers Any, as audit.Snapshot does.
+type indexedSet struct{ usedSet }
+
+func (u indexedSet) Any(b ObjectRef, s rbacv1.Subject) bool {
+	for k := range u.usedSet {
+		if strings.HasPrefix(k, b.String()+"|"+s.Name+"|") {
+			return true
+		}
+	}
+	return false
+}
+
+// hashUsage marks about half of all atoms used, deterministically, for property tests.
+type hashUsage struct{}
+
+func (hashUsage) Used(b ObjectRef, s rbacv1.Subject, r rbacv1.PolicyRule) bool {
+	h := fnv.New32a()
+	for _, x := range []string{b.String(), s.Kind, s.Namespace, s.Name, describeRule(r)} {
+		h.Write([]byte(x))
+		h.Write([]byte{0})
+	}
+	return h.Sum32()%2 == 0
+}
+
+func TestEvaluateUnused(t *testing.T) {
+	scope := v1alpha1.RoleBaselineSpec{Scope: v1alpha1.Scope{Namespaces: ss("team-a"), ClusterScoped: true}, Guardrails: noGuardrails}
+	snap := Snapshot{
+		Namespaces: teamNSObjs,
+		Roles:      []rbacv1.Role{role("team-a", "reader", readPods)},
+		ClusterRoles: []rbacv1.ClusterRole{clusterRole("metrics", urlRule(ss("/metrics"), ss("get")),
+			pr(ss(""), ss("nodes"), ss("get")))},
+		RoleBindings: []rbacv1.RoleBinding{
+			roleBinding("team-a", "readers", roleRef("Role", "reader"), user("alice"), user("bob"), user("alice")),
+			roleBinding("team-a", "metrics", roleRef("ClusterRole", "metrics"), serviceAccount("", "scraper")),
+			roleBinding("team-a", "dangling", roleRef("Role", "gone"), user("carol")),
+			roleBinding("team-b", "readers", roleRef("Role", "reader"), user("dave")), // out of scope
+		},
+		ClusterRoleBindings: []rbacv1.ClusterRoleBinding{clusterRoleBinding("metrics", roleRef("ClusterRole", "metrics"), group("mon"))},
+	}
+	const rb, crb = "RoleBinding team-a/readers", "ClusterRoleBinding metrics"
+	tests := map[string]struct {
+		usage Usage
+		want  []string
+	}{
+		"no usage data, no findings": {usage: nil},
+		"nothing used: every in-scope grant, per subject, without nonResourceURLs through a RoleBinding": {
+			usage: usedSet{},
+			want: []string{
+				`UnusedPermission RoleBinding team-a/readers subject=User alice rules=get,list,watch pods [core]`,
+				`UnusedPermission RoleBinding team-a/readers subject=User bob rules=get,list,watch pods [core]`,
+				`UnusedPermission RoleBinding team-a/metrics subject=ServiceAccount team-a/scraper rules=get nodes [core]`,
+				`UnusedPermission ClusterRoleBinding metrics subject=Group mon rules=get nodes [core]; get /metrics`,
+			},
+		},
+		"partly used: only the unused verbs remain": {
+			usage: usedSet{rb + "|alice|get pods": true, rb + "|alice|list pods": true, rb + "|bob|watch pods": true,
+				"RoleBinding team-a/metrics|scraper|get nodes": true, crb + "|mon|get /metrics": true},
+			want: []string{
+				`UnusedPermission RoleBinding team-a/readers subject=User alice rules=watch pods [core]`,
+				`UnusedPermission RoleBinding team-a/readers subject=User bob rules=get,list pods [core]`,
+				`UnusedPermission ClusterRoleBinding metrics subject=Group mon rules=get nodes [core]`,
+			},
+		},
+		"use through another binding does not count": {
+			usage: usedSet{crb + "|scraper|get nodes": true, rb + "|alice|get pods": true, rb + "|alice|list pods": true,
+				rb + "|alice|watch pods": true, rb + "|bob|get pods": true, rb + "|bob|list pods": true,
+				rb + "|bob|watch pods": true, crb + "|mon|get /metrics": true, crb + "|mon|get nodes": true},
+			want: []string{`UnusedPermission RoleBinding team-a/metrics subject=ServiceAccount team-a/scraper rules=get nodes [core]`},
+		},
+	}
+	for name, tc := range tests {
+		if set, ok := tc.usage.(usedSet); ok {
+			tests[name+", indexed"] = struct {
+				usage Usage
+				want  []string
+			}{indexedSet{set}, tc.want}
+		}
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			got, err := Evaluate(&scope, &snap, tc.usage)
+			if err != nil {
+				t.Fatal(err)
+			}
+			gotS := describeAll(got)
+			slices.Sort(gotS)
+			want := slices.Sorted(slices.Values(tc.want))
+			if !slices.Equal(gotS, want) {
+				t.Errorf("findings differ\ngot:\n  %s\nwant:\n  %s", strings.Join(gotS, "\n  "), strings.Join(want, "\n  "))
+			}
+			c := Count(got)
+			if c.Drifts != 0 || c.Violations != 0 || c.Unused != int32(len(tc.want)) {
+				t.Errorf("counts %+v: unused findings must count as neither drift nor violation", c)
+			}
+			for _, f := range got {
+				if f.Severity != v1alpha1.SeverityLow || f.Message == "" {
+					t.Errorf("unused finding should be Low with a message: %+v", f)
+				}
+			}
+		})
+	}
+}
+
+// TestSetUsageEqualsFresh: swapping usage data on a loaded Evaluator, then changing
+// objects, gives what a fresh evaluation with that usage gives.
+func TestSetUsageEqualsFresh(t *testing.T) {
+	rng := rand.New(rand.NewSource(11))
+	for round := 0; round < 100; round++ {
+		g := &gen{data: randomBytes(rng, 4096)}
+		spec := g.spec()
+		w := g.world(30)
+		e, err := NewEvaluator(&spec, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.Load(w.snapshot())
+		for step, u := range []Usage{hashUsage{}, nil, usedSet{}, indexedSet{usedSet{}}, hashUsage{}} {
+			e.SetUsage(u)
+			o := g.object()
+			w[refOf(o)] = o
+			if _, err := e.Upsert(o); err != nil {
+				t.Fatal(err)
+			}
+			want, err := Evaluate(&spec, w.snapshot(), u)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := e.Findings(); !findingsEqual(got, want) {
+				t.Fatalf("round %d step %d: after SetUsage incremental differs\nincremental:\n%v\nfull:\n%v",
+					round, step, describeAll(got), describeAll(want))
+			}
+			if c, wc := e.Counts(), Count(want); c.Unused != wc.Unused {
+				t.Fatalf("round %d step %d: unused count %d, want %d", round, step, c.Unused, wc.Unused)
+			}
+		}
+	}
+}
