@@ -105,7 +105,7 @@ func (es *enforceState) historyOf(ref drift.ObjectRef) *revertHistory {
 // report copies the revert state into the status: new journal records, the Enforced
 // condition and the findings' reverted flags. It hands the journal records over; put
 // them back with unreport if the status write fails.
-func (es *enforceState) report(rb *v1.RoleBaseline, now time.Time) []v1.JournalRecord {
+func (es *enforceState) report(rb *v1.RoleBaseline) []v1.JournalRecord {
 	es.mu.Lock()
 	defer es.mu.Unlock()
 	taken := es.unreported
@@ -121,7 +121,7 @@ func (es *enforceState) report(rb *v1.RoleBaseline, now time.Time) []v1.JournalR
 		o, ok := es.outcomes[objectRef(f.Object)]
 		f.Reverted = ok && o.kind == outcomeReverted
 	}
-	meta.SetStatusCondition(&rb.Status.Conditions, es.condition(rb.Generation, now))
+	meta.SetStatusCondition(&rb.Status.Conditions, es.condition(rb.Generation))
 	return taken
 }
 
@@ -136,7 +136,7 @@ func (es *enforceState) unreport(records []v1.JournalRecord) {
 }
 
 // condition summarises the outcomes, the most serious first; es.mu must be held.
-func (es *enforceState) condition(generation int64, now time.Time) metav1.Condition {
+func (es *enforceState) condition(generation int64) metav1.Condition {
 	byKind := map[outcomeKind][]string{}
 	for _, o := range es.outcomes {
 		byKind[o.kind] = append(byKind[o.kind], o.msg)
@@ -172,7 +172,8 @@ func (h *revertHistory) recordRevert(now time.Time) bool {
 			kept = append(kept, t)
 		}
 	}
-	h.recent = append(kept, now)
+	kept = append(kept, now)
+	h.recent = kept
 	if len(h.recent) < loopThreshold {
 		return false
 	}

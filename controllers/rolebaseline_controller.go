@@ -258,7 +258,7 @@ func (r *RoleBaselineReconciler) reconcile(ctx context.Context, rb *v1.RoleBasel
 		if loaded {
 			r.reverter.queue.Add(revertItem{baseline: rb.Name})
 		}
-		p.journal, p.enforce = st.enforce.report(rb, now), st.enforce
+		p.journal, p.enforce = st.enforce.report(rb), st.enforce
 	}
 	return p, nil
 }
