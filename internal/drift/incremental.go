@@ -46,6 +46,9 @@ type Evaluator struct {
 	// says it overflowed (or a Load happened) and the caller must start afresh.
 	logAdded, logRemoved []Finding
 	logFull              bool
+	// recording and restoring serve Preview: the findings each object had before the
+	// previewed change, put back by its undo without checking the object again.
+	recording, restoring map[ObjectRef][]Finding
 }
 
 type desiredRole struct {
@@ -478,9 +481,20 @@ func (e *Evaluator) inScope(ent *entry) bool {
 func (e *Evaluator) refresh(ent *entry) {
 	ent.inScope = e.inScope(ent)
 	e.indexGrant(ent)
-	old, now := ent.findings, e.check(ent)
+	var now []Finding
+	if saved, ok := e.restoring[ent.ref]; ok {
+		now = saved // a Preview's undo: the inputs are back, so are the findings
+	} else {
+		now = e.check(ent)
+	}
+	old := ent.findings
 	if findingsEqual(old, now) {
 		return // keep old: the sorted list points into it
+	}
+	if e.recording != nil {
+		if _, seen := e.recording[ent.ref]; !seen {
+			e.recording[ent.ref] = old
+		}
 	}
 	ent.findings = now
 	e.replace(old, now)

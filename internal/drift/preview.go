@@ -47,14 +47,21 @@ func (e *Evaluator) Preview(obj runtime.Object, deleted bool) ([]Finding, error)
 	// The change and its undo are no change: keep them out of the Changes log.
 	nAdded, nRemoved, wasFull := len(e.logAdded), len(e.logRemoved), e.logFull
 	e.changed = false
+	e.recording = map[ObjectRef][]Finding{}
 	if deleted {
 		e.delete(ref)
 	} else if err := e.upsert(obj); err != nil {
+		e.recording = nil
 		return nil, err
 	}
 	introduced := difference(e.pendingAdd, e.pendingDel)
-	e.flush()
+	// The undo restores every input, so each object re-checked by the change gets back
+	// the very findings it had: no need to check it again, and the findings that left
+	// and came back need no change to the sorted list (half a fan-out's cost).
+	e.recording, e.restoring = nil, e.recording
 	undo()
+	e.restoring = nil
+	e.netPending()
 	e.flush()
 	e.changed = false
 	if !wasFull && !e.logFull {
@@ -105,6 +112,34 @@ func (e *Evaluator) undoer(ref ObjectRef) func() {
 		ent.hash, ent.hashed = old.hash, old.hashed
 	}
 	return func() { e.put(&ent) }
+}
+
+// netPending drops the findings that both left and came back (by identity) from the
+// pending changes: flush expects what leaves to be in the sorted list, and what the
+// change added and its undo removed never was.
+func (e *Evaluator) netPending() {
+	n := make(map[*Finding]int, len(e.pendingAdd))
+	for _, f := range e.pendingAdd {
+		n[f]++
+	}
+	del := e.pendingDel[:0]
+	for _, f := range e.pendingDel {
+		if n[f] > 0 {
+			n[f]--
+			continue
+		}
+		del = append(del, f)
+	}
+	add := e.pendingAdd[:0]
+	for _, f := range e.pendingAdd {
+		if n[f] > 0 {
+			n[f]--
+			add = append(add, f)
+		}
+	}
+	clear(e.pendingDel[len(del):])
+	clear(e.pendingAdd[len(add):])
+	e.pendingDel, e.pendingAdd = del, add
 }
 
 // difference returns, as a multiset by value, the findings of add not in del, sorted.

@@ -6,6 +6,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1 "github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
@@ -61,8 +62,14 @@ var _ = Describe("RoleBaseline webhook", func() {
 		By("refusing a switch to Enforce the author could not create")
 		audit := baseline(v1.ModeAudit, ns, "auditor2", readSecrets)
 		Expect(c.Create(ctx, audit)).To(Succeed())
-		audit.Spec.Mode = v1.ModeEnforce
-		err = c.Update(ctx, audit)
+		// The controller's status writes change the resourceVersion: retry conflicts.
+		err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			if err := c.Get(ctx, client.ObjectKeyFromObject(audit), audit); err != nil {
+				return err
+			}
+			audit.Spec.Mode = v1.ModeEnforce
+			return c.Update(ctx, audit)
+		})
 		Expect(apierrors.IsForbidden(err)).To(BeTrue(), "got %v", err)
 	})
 
