@@ -49,6 +49,20 @@ func getBinding(ns, name string) *rbacv1.RoleBinding {
 	return b
 }
 
+// fetchRole and fetchBinding are getRole and getBinding for Eventually: an object a
+// revert deletes and recreates may be briefly missing.
+func fetchRole(g Gomega, ns, name string) *rbacv1.Role {
+	role := &rbacv1.Role{}
+	g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, role)).To(Succeed())
+	return role
+}
+
+func fetchBinding(g Gomega, ns, name string) *rbacv1.RoleBinding {
+	b := &rbacv1.RoleBinding{}
+	g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, b)).To(Succeed())
+	return b
+}
+
 func journal(rb *v1.RoleBaseline) []corev1.ConfigMap {
 	var list corev1.ConfigMapList
 	Expect(k8sClient.List(ctx, &list, client.InNamespace(journalNamespace),
@@ -68,7 +82,7 @@ var _ = Describe("Enforce mode", func() {
 		role.Rules = append(role.Rules, readSecrets)
 		Expect(k8sClient.Update(ctx, role)).To(Succeed())
 
-		Eventually(func() []rbacv1.PolicyRule { return getRole(ns, "app").Rules }).Should(Equal([]rbacv1.PolicyRule{readPods}))
+		Eventually(func(g Gomega) []rbacv1.PolicyRule { return fetchRole(g, ns, "app").Rules }).Should(Equal([]rbacv1.PolicyRule{readPods}))
 		Expect(getRole(ns, "app").UID).To(Equal(uid), "reverted in place, not recreated")
 		got := eventuallyStatus(rb.Name, func(st *v1.RoleBaselineStatus) bool { return enforced(st) && len(st.Journal) > 0 })
 		Expect(got.Status.Journal[0].Action).To(Equal(v1.RevertUpdate))
@@ -81,7 +95,7 @@ var _ = Describe("Enforce mode", func() {
 		uid := binding.UID
 		binding.Subjects = nil
 		Expect(k8sClient.Update(ctx, binding)).To(Succeed())
-		Eventually(func() []rbacv1.Subject { return getBinding(ns, "app-devs").Subjects }).Should(Equal([]rbacv1.Subject{group("devs")}))
+		Eventually(func(g Gomega) []rbacv1.Subject { return fetchBinding(g, ns, "app-devs").Subjects }).Should(Equal([]rbacv1.Subject{group("devs")}))
 		Expect(getBinding(ns, "app-devs").UID).To(Equal(uid))
 
 		Expect(k8sClient.Delete(ctx, getRole(ns, "app"))).To(Succeed())
@@ -93,7 +107,7 @@ var _ = Describe("Enforce mode", func() {
 		Expect(k8sClient.Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "app-devs"},
 			RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "view"},
 			Subjects: []rbacv1.Subject{group("devs")}})).To(Succeed())
-		Eventually(func() string { return getBinding(ns, "app-devs").RoleRef.Name }).Should(Equal("app"))
+		Eventually(func(g Gomega) string { return fetchBinding(g, ns, "app-devs").RoleRef.Name }).Should(Equal("app"))
 
 		Expect(k8sClient.Create(ctx, newRoleBinding(ns, "extra", "app", group("devs")))).To(Succeed())
 		Eventually(func() bool {
@@ -115,7 +129,7 @@ var _ = Describe("Enforce mode", func() {
 		b := getBinding(ns, "admins")
 		b.Subjects = []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: "mallory"}}
 		Expect(k8sClient.Update(ctx, b)).To(Succeed())
-		Eventually(func() []rbacv1.Subject { return getBinding(ns, "admins").Subjects }).Should(BeEmpty())
+		Eventually(func(g Gomega) []rbacv1.Subject { return fetchBinding(g, ns, "admins").Subjects }).Should(BeEmpty())
 		eventuallyStatus(rb.Name, enforced)
 	})
 
@@ -142,7 +156,7 @@ var _ = Describe("Enforce mode", func() {
 		role.Rules = tampered
 		role.Labels = map[string]string{"owner": "someone"}
 		Expect(k8sClient.Update(ctx, role)).To(Succeed())
-		Eventually(func() int { return len(getRole(ns, "app").Rules) }).Should(Equal(1))
+		Eventually(func(g Gomega) int { return len(fetchRole(g, ns, "app").Rules) }).Should(Equal(1))
 
 		By("switching the baseline to Audit, as docs/enforce.md says, then replacing from the journal")
 		cur := getBaseline(rb.Name)
@@ -235,7 +249,7 @@ var _ = Describe("Enforce mode", func() {
 		role := getRole(ns, "app")
 		role.Rules = append(role.Rules, rule("", "nodes", "get")) // a permission the operator does not hold
 		Expect(k8sClient.Update(ctx, role)).To(Succeed())
-		Eventually(func() []rbacv1.PolicyRule { return getRole(ns, "app").Rules }).Should(Equal([]rbacv1.PolicyRule{readPods}))
+		Eventually(func(g Gomega) []rbacv1.PolicyRule { return fetchRole(g, ns, "app").Rules }).Should(Equal([]rbacv1.PolicyRule{readPods}))
 		Expect(k8sClient.Delete(ctx, getBinding(ns, "app-devs"))).To(Succeed())
 		Eventually(func() error {
 			return k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "app-devs"}, &rbacv1.RoleBinding{})

@@ -40,6 +40,13 @@ func getRole(ns, name string) *rbacv1.Role {
 	return r
 }
 
+// fetchRole is getRole for Eventually, which retries while the role is missing.
+func fetchRole(g Gomega, ns, name string) *rbacv1.Role {
+	r := &rbacv1.Role{}
+	g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, r)).To(Succeed())
+	return r
+}
+
 // baseline declares a Role in one namespace, with no catalog guardrails so only drift counts.
 func baseline(mode v1.Mode, ns, role string, rules ...rbacv1.PolicyRule) *v1.RoleBaseline {
 	return &v1.RoleBaseline{ObjectMeta: metav1.ObjectMeta{Name: unique("baseline")}, Spec: v1.RoleBaselineSpec{
@@ -123,7 +130,7 @@ var _ = Describe("RBAC webhook", func() {
 		role := getRole(ns, "reader")
 		role.Rules = append(role.Rules, readSecrets)
 		Expect(bob.Update(ctx, role)).To(Succeed())
-		Eventually(func() []rbacv1.PolicyRule { return getRole(ns, "reader").Rules }).Should(Equal([]rbacv1.PolicyRule{readPods}))
+		Eventually(func(g Gomega) []rbacv1.PolicyRule { return fetchRole(g, ns, "reader").Rules }).Should(Equal([]rbacv1.PolicyRule{readPods}))
 	})
 
 	It("fails open while the webhook is down (failurePolicy Ignore), and the controller reverts once back", func() {
@@ -140,7 +147,7 @@ var _ = Describe("RBAC webhook", func() {
 		Expect(getRole(ns, "reader").Rules).To(ContainElement(readSecrets))
 
 		stopManager = startManager(cfg)
-		Eventually(func() []rbacv1.PolicyRule { return getRole(ns, "reader").Rules }).Should(Equal([]rbacv1.PolicyRule{readPods}))
+		Eventually(func(g Gomega) []rbacv1.PolicyRule { return fetchRole(g, ns, "reader").Rules }).Should(Equal([]rbacv1.PolicyRule{readPods}))
 	})
 })
 
