@@ -13,8 +13,11 @@ import (
 // would drift: kubectl prints every warning on its own line.
 const (
 	maxDenyFindings = 5
-	maxWarnings     = 10
-	maxTextLen      = 300
+	// maxDenyBaselines bounds the denial to a few baselines and a count of the rest: a
+	// change many baselines refuse would otherwise answer with kilobytes of text.
+	maxDenyBaselines = 3
+	maxWarnings      = 10
+	maxTextLen       = 300
 )
 
 // decision is what the RBAC handler answers: a denial message (empty to allow) and warnings.
@@ -30,6 +33,7 @@ type decision struct {
 func decide(verdicts []controllers.BaselineVerdict, exempt []string) decision {
 	var d decision
 	var denials []string
+	denying := 0 // Enforce baselines that refuse; only the first maxDenyBaselines are spelled out
 	warn := func(v *controllers.BaselineVerdict, f *drift.Finding) {
 		if len(d.warnings) < maxWarnings {
 			d.warnings = append(d.warnings, clip(fmt.Sprintf("RoleBaseline %s (%s): %s: %s", v.Baseline, v.Mode, findingLabel(f), f.Message)))
@@ -47,11 +51,17 @@ func decide(verdicts []controllers.BaselineVerdict, exempt []string) decision {
 			}
 		}
 		if len(deny) > 0 {
-			denials = append(denials, denyText(v.Baseline, deny))
+			if denying < maxDenyBaselines {
+				denials = append(denials, denyText(v.Baseline, deny))
+			}
+			denying++
 		}
 	}
-	if len(denials) == 0 {
+	if denying == 0 {
 		return d
+	}
+	if denying > maxDenyBaselines {
+		denials = append(denials, fmt.Sprintf("and %d more Enforce baseline(s)", denying-maxDenyBaselines))
 	}
 	how := "To proceed, change the baseline first (kubectl edit rolebaseline NAME), or switch it to Audit"
 	if len(exempt) > 0 {

@@ -109,6 +109,11 @@ func TestDecide(t *testing.T) {
 		"undeclared objects deny when unmanaged is Remove": {
 			verdicts: []controllers.BaselineVerdict{{Baseline: "t", Mode: v1.ModeEnforce, Unmanaged: v1.UnmanagedRemove, Findings: many[:2]}},
 			deny:     []string{"RoleBaseline t (Enforce) forbids this change: Unexpected"}},
+		"many refusing baselines are counted, not all spelled out": {
+			verdicts: []controllers.BaselineVerdict{{Baseline: "e1", Mode: v1.ModeEnforce, Findings: []drift.Finding{added}},
+				{Baseline: "e2", Mode: v1.ModeEnforce, Findings: []drift.Finding{added}}, {Baseline: "e3", Mode: v1.ModeEnforce, Findings: []drift.Finding{added}},
+				{Baseline: "e4", Mode: v1.ModeEnforce, Findings: []drift.Finding{added}}, {Baseline: "e5", Mode: v1.ModeEnforce, Findings: []drift.Finding{added}}},
+			deny: []string{"RoleBaseline e1 (Enforce)", "RoleBaseline e3 (Enforce)", "and 2 more Enforce baseline(s)"}},
 		"both modes": {
 			verdicts: []controllers.BaselineVerdict{{Baseline: "a", Mode: v1.ModeAudit, Findings: []drift.Finding{added}},
 				{Baseline: "b", Mode: v1.ModeEnforce, Findings: []drift.Finding{added}}},
