@@ -2,6 +2,9 @@ package main
 
 import (
 	"flag"
+	"fmt"
+	"net"
+	"strconv"
 	"time"
 
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -13,7 +16,7 @@ import (
 // bindAuditFlags registers the audit intake flags (docs/audit.md).
 func bindAuditFlags(o *audit.Options) {
 	flag.StringVar(&o.WebhookAddr, "audit-webhook-bind-address", "",
-		"Address the audit webhook receiver listens on (HTTPS, path /audit), e.g. :9443. Empty disables it.")
+		"Address the audit webhook receiver listens on (HTTPS, path /audit), e.g. :9444 (the admission webhooks use --webhook-port, 9443). Empty disables it.")
 	flag.StringVar(&o.CertDir, "audit-webhook-cert-dir", "/tmp/k8s-audit-webhook-server/serving-certs",
 		"Directory with the audit webhook receiver's serving certificate, tls.crt and tls.key.")
 	flag.StringVar(&o.ClientCAFile, "audit-webhook-client-ca", "",
@@ -24,6 +27,23 @@ func bindAuditFlags(o *audit.Options) {
 		"API server audit log (JSON lines) to follow, as --audit-log-path on the API server. Empty disables it.")
 	flag.DurationVar(&o.UsageWindow, "usage-window", 720*time.Hour,
 		"How far back audit usage counts for UnusedPermission findings.")
+}
+
+// checkAuditPort refuses an audit receiver on the admission webhooks' port: the second
+// listener would fail to bind only after the manager started.
+func checkAuditPort(auditAddr string, webhooksEnabled bool, webhookPort int) error {
+	if auditAddr == "" || !webhooksEnabled {
+		return nil
+	}
+	_, port, err := net.SplitHostPort(auditAddr)
+	if err != nil {
+		return fmt.Errorf("--audit-webhook-bind-address %q: %w; give host:port, e.g. :9444", auditAddr, err)
+	}
+	if port == strconv.Itoa(webhookPort) {
+		return fmt.Errorf("--audit-webhook-bind-address %q uses port %s, which the admission webhooks already serve (--webhook-port): "+
+			"pick another port for the audit receiver, e.g. :9444", auditAddr, port)
+	}
+	return nil
 }
 
 // setupAudit wires the audit intakes and hands the reconciler its sources; nothing

@@ -136,6 +136,9 @@ func main() {
 
 func run(opts options) error {
 	log := ctrl.Log.WithName("setup")
+	if err := checkAuditPort(opts.audit.WebhookAddr, opts.webhooks.enabled, opts.webhooks.port); err != nil {
+		return err
+	}
 
 	var tlsOpts []func(*tls.Config)
 	if !opts.enableHTTP2 {
