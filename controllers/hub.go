@@ -32,6 +32,9 @@ type hub struct {
 	baselines map[string]*baselineState
 	// revert hears of each object that changed an Enforce baseline's findings.
 	revert func(name string, spec *v1.RoleBaselineSpec, ref drift.ObjectRef)
+	// namespaceObjects lists a namespace's Roles and RoleBindings from the cache, for
+	// evaluators that start selecting it (they keep only what their scope selects).
+	namespaceObjects func(ns string) []client.Object
 }
 
 // baselineState is the in-memory state of one baseline.
@@ -56,8 +59,30 @@ type baselineState struct {
 	enforce *enforceState
 }
 
-func newHub(revert func(string, *v1.RoleBaselineSpec, drift.ObjectRef)) *hub {
-	return &hub{baselines: map[string]*baselineState{}, revert: revert}
+func newHub(revert func(string, *v1.RoleBaselineSpec, drift.ObjectRef), namespaceObjects func(string) []client.Object) *hub {
+	return &hub{baselines: map[string]*baselineState{}, revert: revert, namespaceObjects: namespaceObjects}
+}
+
+// change applies one object change to a baseline's evaluator, feeding it the objects
+// of namespaces its scope starts selecting, and reports whether its findings moved.
+// st.mu must be held.
+func (h *hub) change(st *baselineState, obj client.Object, ref drift.ObjectRef, deleted bool) bool {
+	var moved bool
+	if deleted {
+		moved = st.eval.Delete(ref)
+	} else {
+		moved, _ = st.eval.Upsert(obj) // refOf admits only the types Upsert knows
+	}
+	for names := st.eval.NeedNamespaces(); len(names) > 0 && h.namespaceObjects != nil; names = st.eval.NeedNamespaces() {
+		for _, ns := range names {
+			for _, o := range h.namespaceObjects(ns) {
+				if m, _ := st.eval.Upsert(o); m {
+					moved = true
+				}
+			}
+		}
+	}
+	return moved
 }
 
 func (h *hub) get(name string) *baselineState {
@@ -150,12 +175,7 @@ func (h *hub) apply(obj client.Object, deleted bool, now time.Time) []string {
 	var changed []string
 	for name, st := range h.baselines {
 		st.mu.Lock()
-		var moved bool
-		if deleted {
-			moved = st.eval.Delete(ref)
-		} else {
-			moved, _ = st.eval.Upsert(obj) // refOf admits only the types Upsert knows
-		}
+		moved := h.change(st, obj, ref, deleted)
 		if moved {
 			if st.changedAt.IsZero() {
 				st.changedAt = now

@@ -61,7 +61,7 @@ func (r *RoleBaselineReconciler) Preview(obj client.Object, deleted bool) []Base
 // from snap for the given baselines, without a manager or an API server: for judging
 // changes against an offline snapshot (benchmarks, tools).
 func LoadForPreview(baselines []v1.RoleBaseline, snap *drift.Snapshot) (*RoleBaselineReconciler, error) {
-	r := &RoleBaselineReconciler{Now: time.Now, hub: newHub(nil)}
+	r := &RoleBaselineReconciler{Now: time.Now, hub: newHub(nil, nil)}
 	for i := range baselines {
 		rb := &baselines[i]
 		eval, err := drift.NewEvaluator(&rb.Spec, nil)

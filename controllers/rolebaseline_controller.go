@@ -113,7 +113,7 @@ func (r *RoleBaselineReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if err := mgr.Add(r.reverter); err != nil {
 		return err
 	}
-	r.hub = newHub(r.reverter.changed)
+	r.hub = newHub(r.reverter.changed, r.namespaceObjects(mgr))
 	h := r.hub.eventHandler(r.Now)
 	b := ctrl.NewControllerManagedBy(mgr).
 		For(&v1.RoleBaseline{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
@@ -269,6 +269,31 @@ func (r *RoleBaselineReconciler) setNotReady(rb *v1.RoleBaseline, reason, msg st
 	meta.SetStatusCondition(&rb.Status.Conditions, metav1.Condition{Type: v1.ConditionInSync, Status: metav1.ConditionUnknown,
 		Reason: v1.ReasonPending, Message: "The baseline could not be evaluated; see the Ready condition", ObservedGeneration: rb.Generation})
 	rb.Status.ObservedGeneration = rb.Generation
+}
+
+// namespaceObjects lists a namespace's Roles and RoleBindings from the cache, without
+// deep copies (the engine only reads them).
+func (r *RoleBaselineReconciler) namespaceObjects(mgr ctrl.Manager) func(ns string) []client.Object {
+	log := mgr.GetLogger().WithName("hub")
+	return func(ns string) []client.Object {
+		ctx := context.Background()
+		var roles rbacv1.RoleList
+		var rbs rbacv1.RoleBindingList
+		if err := r.List(ctx, &roles, client.InNamespace(ns), client.UnsafeDisableDeepCopy); err != nil {
+			log.Error(err, "Listing the Roles of a newly selected namespace; the next resync adds them", "namespace", ns)
+		}
+		if err := r.List(ctx, &rbs, client.InNamespace(ns), client.UnsafeDisableDeepCopy); err != nil {
+			log.Error(err, "Listing the RoleBindings of a newly selected namespace; the next resync adds them", "namespace", ns)
+		}
+		out := make([]client.Object, 0, len(roles.Items)+len(rbs.Items))
+		for i := range roles.Items {
+			out = append(out, &roles.Items[i])
+		}
+		for i := range rbs.Items {
+			out = append(out, &rbs.Items[i])
+		}
+		return out
+	}
 }
 
 // snapshot lists the live RBAC and Namespaces from the informer cache without deep

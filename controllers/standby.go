@@ -121,11 +121,7 @@ func (s *standby) objectHandler() toolscache.ResourceEventHandler {
 				continue
 			}
 			st.mu.Lock()
-			if deleted {
-				st.eval.Delete(ref)
-			} else {
-				_, _ = st.eval.Upsert(obj) // refOf admits only the types Upsert knows
-			}
+			h.change(st, obj, ref, deleted)
 			st.mu.Unlock()
 		}
 	}

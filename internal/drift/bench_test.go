@@ -126,6 +126,13 @@ func BenchmarkUpsert(b *testing.B) {
 			b.Fatal(err)
 		}
 		e.Load(snap)
+		byNamespace := map[string][]runtime.Object{}
+		for i := range snap.Roles {
+			byNamespace[snap.Roles[i].Namespace] = append(byNamespace[snap.Roles[i].Namespace], &snap.Roles[i])
+		}
+		for i := range snap.RoleBindings {
+			byNamespace[snap.RoleBindings[i].Namespace] = append(byNamespace[snap.RoleBindings[i].Namespace], &snap.RoleBindings[i])
+		}
 		clean := role("ns-0000", "role-00", benchRuleSets[0]...)
 		drifted := role("ns-0000", "role-00", append(benchRuleSets[0][:1:1], pr(ss(""), ss("secrets"), ss("list")))...)
 		// A shared ClusterRole granted to the team group (a ceiling subject) by a
@@ -149,6 +156,15 @@ func BenchmarkUpsert(b *testing.B) {
 				for b.Loop() {
 					if _, err := e.Upsert(c.objs[i%2].(runtimeObject)); err != nil {
 						b.Fatal(err)
+					}
+					// A namespace the scope starts selecting gets its objects, as the
+					// controllers feed them from their cache.
+					for _, name := range e.NeedNamespaces() {
+						for _, o := range byNamespace[name] {
+							if _, err := e.Upsert(o); err != nil {
+								b.Fatal(err)
+							}
+						}
 					}
 					_ = e.Counts()
 					i++

@@ -122,10 +122,12 @@ func checkIncrementalMatches(t *testing.T, spec *v1alpha1.RoleBaselineSpec, snap
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, o := range snapshotObjects(snap) {
+	objs := snapshotObjects(snap)
+	for _, o := range objs {
 		if _, err := e.Upsert(o); err != nil {
 			t.Fatal(err)
 		}
+		feed(t, e, objs)
 	}
 	if got := e.Findings(); !findingsEqual(got, want) {
 		t.Errorf("incremental differs from full\nincremental: %v\nfull: %v", describeAll(got), describeAll(want))

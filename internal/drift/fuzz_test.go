@@ -37,10 +37,12 @@ func FuzzEvaluate(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, o := range snapshotObjects(snap) {
+		objs := snapshotObjects(snap)
+		for _, o := range objs {
 			if _, err := e.Upsert(o); err != nil {
 				t.Fatal(err)
 			}
+			feed(t, e, objs)
 		}
 		if got := e.Findings(); !findingsEqual(got, first) {
 			t.Fatalf("incremental differs:\n%v\n%v", describeAll(got), describeAll(first))

@@ -1,12 +1,15 @@
 package drift
 
 import (
+	"testing"
+
 	"fmt"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
 )
@@ -117,3 +120,29 @@ func describeAll(fs []Finding) []string {
 var noGuardrails = v1alpha1.Guardrails{Set: v1alpha1.GuardrailSetNone}
 
 func boolPtr(b bool) *bool { return &b }
+
+// feed upserts, from objs, the Roles and RoleBindings of every namespace the
+// Evaluator started selecting, as the controllers do from their cache.
+func feed(t testing.TB, e *Evaluator, objs []runtime.Object) {
+	t.Helper()
+	for names := e.NeedNamespaces(); len(names) > 0; names = e.NeedNamespaces() {
+		for _, ns := range names {
+			for _, o := range objs {
+				if ref := refOf(o); ref.Namespace == ns && (ref.Kind == KindRole || ref.Kind == KindRoleBinding) {
+					if _, err := e.Upsert(o); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+		}
+	}
+}
+
+// objects lists a world's objects.
+func (w world) objects() []runtime.Object {
+	out := make([]runtime.Object, 0, len(w))
+	for _, o := range w {
+		out = append(out, o)
+	}
+	return out
+}

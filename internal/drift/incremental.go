@@ -46,6 +46,9 @@ type Evaluator struct {
 	// says it overflowed (or a Load happened) and the caller must start afresh.
 	logAdded, logRemoved []Finding
 	logFull              bool
+	// needNS are namespaces the scope started selecting, whose objects the caller
+	// must Upsert (NeedNamespaces).
+	needNS []string
 	// recording and restoring serve Preview: the findings each object had before the
 	// previewed change, put back by its undo without checking the object again.
 	recording, restoring map[ObjectRef][]Finding
@@ -120,16 +123,42 @@ func NewEvaluator(spec *v1alpha1.RoleBaselineSpec, usage Usage) (*Evaluator, err
 // Scope returns the compiled scope of the baseline.
 func (e *Evaluator) Scope() *Scope { return e.scope }
 
+// kept reports whether the Evaluator keeps an object, so that its memory grows with
+// the scope and not with the cluster: every ClusterRole (an in-scope RoleBinding may
+// grant any), Roles and RoleBindings of selected namespaces, and ClusterRoleBindings
+// when cluster-scoped objects are in scope. Any other object has no finding and is
+// read by no in-scope binding (a RoleBinding grants only Roles of its namespace).
+func (e *Evaluator) kept(ref ObjectRef) bool {
+	switch ref.Kind {
+	case KindClusterRole:
+		return true
+	case KindClusterRoleBinding:
+		return e.scope.clusterScoped
+	}
+	selected, known := e.nsSelected[ref.Namespace]
+	if !known {
+		selected = e.scope.SelectsNamespace(ref.Namespace, nil)
+	}
+	return selected
+}
+
+// NeedNamespaces returns, once, the namespaces the scope started selecting since the
+// last call. Their Roles and RoleBindings were not kept: Upsert each of them, or
+// Findings will lack theirs (and report declared ones Missing).
+func (e *Evaluator) NeedNamespaces() []string {
+	out := e.needNS
+	e.needNS = nil
+	return out
+}
+
 // Load replaces the whole live state with snap and evaluates it from scratch.
 func (e *Evaluator) Load(snap *Snapshot) { e.load(snap, true) }
 
 // load evaluates snap; without indexes the Evaluator answers Findings but cannot
 // take changes, which is all a one-shot Evaluate needs.
 func (e *Evaluator) load(snap *Snapshot, indexed bool) {
-	n := len(snap.Roles) + len(snap.ClusterRoles) + len(snap.RoleBindings) + len(snap.ClusterRoleBindings)
 	e.namespaces = make(map[string]map[string]string, len(snap.Namespaces))
 	e.nsSelected = make(map[string]bool, len(snap.Namespaces))
-	e.objects = make(map[ObjectRef]*entry, n)
 	e.byNS = make(map[string][]*entry, len(snap.Namespaces))
 	e.grants = map[ObjectRef][]*entry{}
 	e.missing = map[ObjectRef][]Finding{}
@@ -141,22 +170,44 @@ func (e *Evaluator) load(snap *Snapshot, indexed bool) {
 		e.namespaces[ns.Name] = ns.Labels
 		e.nsSelected[ns.Name] = e.scope.SelectsNamespace(ns.Name, ns.Labels)
 	}
-	slab := make([]entry, 0, n)
+	// Only what kept admits gets an entry, so count first: a slab sized for the whole
+	// cluster would hold its capacity for the Evaluator's life.
+	keep := 0
 	for i := range snap.Roles {
-		r := &snap.Roles[i]
-		slab = append(slab, roleEntry(KindRole, r.Namespace, r.Name, r.Labels, r.Rules, nil))
+		if e.kept(ObjectRef{KindRole, snap.Roles[i].Namespace, ""}) {
+			keep++
+		}
+	}
+	for i := range snap.RoleBindings {
+		if e.kept(ObjectRef{KindRoleBinding, snap.RoleBindings[i].Namespace, ""}) {
+			keep++
+		}
+	}
+	keep += len(snap.ClusterRoles)
+	if e.scope.clusterScoped {
+		keep += len(snap.ClusterRoleBindings)
+	}
+	slab := make([]entry, 0, keep)
+	e.objects = make(map[ObjectRef]*entry, keep)
+	for i := range snap.Roles {
+		if r := &snap.Roles[i]; e.kept(ObjectRef{KindRole, r.Namespace, r.Name}) {
+			slab = append(slab, roleEntry(KindRole, r.Namespace, r.Name, r.Labels, r.Rules, nil))
+		}
 	}
 	for i := range snap.ClusterRoles {
 		r := &snap.ClusterRoles[i]
 		slab = append(slab, roleEntry(KindClusterRole, "", r.Name, r.Labels, r.Rules, r.AggregationRule))
 	}
 	for i := range snap.RoleBindings {
-		b := &snap.RoleBindings[i]
-		slab = append(slab, bindingEntry(KindRoleBinding, b.Namespace, b.Name, b.Labels, &b.RoleRef, b.Subjects))
+		if b := &snap.RoleBindings[i]; e.kept(ObjectRef{KindRoleBinding, b.Namespace, b.Name}) {
+			slab = append(slab, bindingEntry(KindRoleBinding, b.Namespace, b.Name, b.Labels, &b.RoleRef, b.Subjects))
+		}
 	}
-	for i := range snap.ClusterRoleBindings {
-		b := &snap.ClusterRoleBindings[i]
-		slab = append(slab, bindingEntry(KindClusterRoleBinding, "", b.Name, b.Labels, &b.RoleRef, b.Subjects))
+	if e.scope.clusterScoped {
+		for i := range snap.ClusterRoleBindings {
+			b := &snap.ClusterRoleBindings[i]
+			slab = append(slab, bindingEntry(KindClusterRoleBinding, "", b.Name, b.Labels, &b.RoleRef, b.Subjects))
+		}
 	}
 	for i := range slab {
 		e.objects[slab[i].ref] = &slab[i]
@@ -353,6 +404,9 @@ func (e *Evaluator) delete(ref ObjectRef) {
 }
 
 func (e *Evaluator) put(ent *entry) {
+	if !e.kept(ent.ref) {
+		return // no finding and nothing an in-scope binding reads; see kept
+	}
 	if old := e.objects[ent.ref]; old != nil {
 		e.unindex(old)
 		ent.findings = old.findings
@@ -385,9 +439,14 @@ func (e *Evaluator) putNamespace(name string, lbl map[string]string, exists bool
 		delete(e.namespaces, name)
 		delete(e.nsSelected, name)
 	}
-	if e.scope.SelectsNamespace(name, lbl) != before {
-		for _, ent := range e.byNS[name] {
-			e.refresh(ent)
+	if after := e.scope.SelectsNamespace(name, lbl); after != before {
+		if after {
+			// Its objects were not kept: the caller feeds them (NeedNamespaces).
+			e.needNS = append(e.needNS, name)
+		} else {
+			for _, ent := range slices.Clone(e.byNS[name]) {
+				e.delete(ent.ref)
+			}
 		}
 	}
 	if existed != exists || before != e.scope.SelectsNamespace(name, lbl) {

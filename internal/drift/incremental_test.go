@@ -66,6 +66,7 @@ func TestIncrementalEqualsFull(t *testing.T) {
 				}
 				what = "upsert " + refOf(o).String()
 			}
+			feed(t, e, w.objects())
 			want, err := Evaluate(&spec, w.snapshot(), usage)
 			if err != nil {
 				t.Fatal(err)

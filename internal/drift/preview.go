@@ -40,6 +40,10 @@ func (e *Evaluator) Preview(obj runtime.Object, deleted bool) ([]Finding, error)
 	if !ok {
 		return nil, fmt.Errorf("drift: cannot preview object of type %T", obj)
 	}
+	if ref.Kind == KindNamespace {
+		// A namespace the scope starts selecting needs its objects fed (NeedNamespaces).
+		return nil, fmt.Errorf("drift: cannot preview a namespace change")
+	}
 	if !e.mayConcern(ref) {
 		return nil, nil
 	}

@@ -143,6 +143,7 @@ func TestSetUsageEqualsFresh(t *testing.T) {
 			if _, err := e.Upsert(o); err != nil {
 				t.Fatal(err)
 			}
+			feed(t, e, w.objects())
 			want, err := Evaluate(&spec, w.snapshot(), u)
 			if err != nil {
 				t.Fatal(err)
