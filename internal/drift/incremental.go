@@ -49,9 +49,12 @@ type Evaluator struct {
 	// needNS are namespaces the scope started selecting, whose objects the caller
 	// must Upsert (NeedNamespaces).
 	needNS []string
-	// recording and restoring serve Preview: the findings each object had before the
-	// previewed change, put back by its undo without checking the object again.
-	recording, restoring map[ObjectRef][]Finding
+	// recording serves Preview: the findings each object had before the previewed
+	// change (while previewing), put back by its undo (while restoring) without
+	// checking the object again. A slice, reused: a change touches few objects.
+	recording             []recordedFindings
+	recordIndex           map[ObjectRef]int // past recordScan entries (a role many bindings grant)
+	previewing, restoring bool
 }
 
 type desiredRole struct {
@@ -536,12 +539,39 @@ func (e *Evaluator) inScope(ent *entry) bool {
 	return e.scope.covers(ent.ref.Kind, ent.ref.Name, ent.labels, selected)
 }
 
+type recordedFindings struct {
+	ref      ObjectRef
+	findings []Finding
+}
+
+// recordScan is how many recorded objects are searched one by one before an index.
+const recordScan = 32
+
+// recorded returns the findings Preview recorded for ref before its change.
+func (e *Evaluator) recorded(ref ObjectRef) ([]Finding, bool) {
+	if !e.previewing && !e.restoring {
+		return nil, false
+	}
+	if e.recordIndex != nil {
+		if i, ok := e.recordIndex[ref]; ok {
+			return e.recording[i].findings, true
+		}
+		return nil, false
+	}
+	for i := range e.recording {
+		if e.recording[i].ref == ref {
+			return e.recording[i].findings, true
+		}
+	}
+	return nil, false
+}
+
 // refresh recomputes one object's scope and findings.
 func (e *Evaluator) refresh(ent *entry) {
 	ent.inScope = e.inScope(ent)
 	e.indexGrant(ent)
 	var now []Finding
-	if saved, ok := e.restoring[ent.ref]; ok {
+	if saved, ok := e.recorded(ent.ref); ok && e.restoring {
 		now = saved // a Preview's undo: the inputs are back, so are the findings
 	} else {
 		now = e.check(ent)
@@ -550,9 +580,18 @@ func (e *Evaluator) refresh(ent *entry) {
 	if findingsEqual(old, now) {
 		return // keep old: the sorted list points into it
 	}
-	if e.recording != nil {
-		if _, seen := e.recording[ent.ref]; !seen {
-			e.recording[ent.ref] = old
+	if e.previewing {
+		if _, seen := e.recorded(ent.ref); !seen {
+			e.recording = append(e.recording, recordedFindings{ent.ref, old})
+			if len(e.recording) > recordScan {
+				if e.recordIndex == nil {
+					e.recordIndex = make(map[ObjectRef]int, 2*recordScan)
+					for i := range e.recording {
+						e.recordIndex[e.recording[i].ref] = i
+					}
+				}
+				e.recordIndex[ent.ref] = len(e.recording) - 1
+			}
 		}
 	}
 	ent.findings = now

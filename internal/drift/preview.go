@@ -51,20 +51,22 @@ func (e *Evaluator) Preview(obj runtime.Object, deleted bool) ([]Finding, error)
 	// The change and its undo are no change: keep them out of the Changes log.
 	nAdded, nRemoved, wasFull := len(e.logAdded), len(e.logRemoved), e.logFull
 	e.changed = false
-	e.recording = map[ObjectRef][]Finding{}
+	e.recording, e.previewing = e.recording[:0], true
 	if deleted {
 		e.delete(ref)
 	} else if err := e.upsert(obj); err != nil {
-		e.recording = nil
+		e.previewing = false
 		return nil, err
 	}
 	introduced := difference(e.pendingAdd, e.pendingDel)
 	// The undo restores every input, so each object re-checked by the change gets back
 	// the very findings it had: no need to check it again, and the findings that left
 	// and came back need no change to the sorted list (half a fan-out's cost).
-	e.recording, e.restoring = nil, e.recording
+	e.previewing, e.restoring = false, true
 	undo()
-	e.restoring = nil
+	e.restoring = false
+	clear(e.recording)
+	e.recordIndex = nil
 	e.netPending()
 	e.flush()
 	e.changed = false
@@ -148,9 +150,9 @@ func (e *Evaluator) netPending() {
 
 // difference returns, as a multiset by value, the findings of add not in del, sorted.
 // One change touches few findings, so sorting both sides and merging is cheap.
+// It sorts add and del in place: their order means nothing to flush.
 func difference(add, del []*Finding) []Finding {
-	a := slices.Clone(add)
-	d := slices.Clone(del)
+	a, d := add, del
 	slices.SortFunc(a, CompareFindings)
 	slices.SortFunc(d, CompareFindings)
 	var out []Finding

@@ -1,6 +1,7 @@
 package drift
 
 import (
+	"fmt"
 	"math/rand"
 	"slices"
 	"testing"
@@ -199,4 +200,45 @@ func multisetMinus(a, b []Finding) []Finding {
 		out = append(out, a[i])
 	}
 	return out
+}
+
+// TestPreviewManyGrants previews a ClusterRole granted by more bindings than Preview
+// records by scanning, so its undo looks the recorded findings up by index.
+func TestPreviewManyGrants(t *testing.T) {
+	spec := v1alpha1.RoleBaselineSpec{Scope: teamNS, Guardrails: noGuardrails,
+		Subjects: []v1alpha1.SubjectCeiling{{Subject: apiSubject(user("ci")), Rules: apiRules(readPods)}}}
+	snap := Snapshot{Namespaces: teamNSObjs, ClusterRoles: []rbacv1.ClusterRole{clusterRole("viewer", readPods)}}
+	for i := range 3 * recordScan {
+		snap.RoleBindings = append(snap.RoleBindings, roleBinding("team-a", fmt.Sprintf("ci-%03d", i), roleRef(KindClusterRole, "viewer"), user("ci")))
+	}
+	e, err := NewEvaluator(&spec, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Load(&snap)
+	before := describeAll(e.Findings())
+	wide := clusterRole("viewer", readPods, pr(ss(""), ss("secrets"), ss("list")))
+	for range 2 { // twice: the second preview starts from the first one's undo
+		got, err := e.Preview(&wide, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 3*recordScan {
+			t.Fatalf("Preview found %d ExceedsCeiling findings, want one per binding (%d): %v", len(got), 3*recordScan, describeAll(got))
+		}
+		if after := describeAll(e.Findings()); !slices.Equal(after, before) {
+			t.Fatalf("Preview changed the findings:\nbefore %q\nafter  %q", before, after)
+		}
+	}
+	// The undo left a working evaluator: a real change still yields the same findings.
+	if _, err := e.Upsert(&wide); err != nil {
+		t.Fatal(err)
+	}
+	want, err := Evaluate(&spec, &Snapshot{Namespaces: snap.Namespaces, ClusterRoles: []rbacv1.ClusterRole{wide}, RoleBindings: snap.RoleBindings}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := e.Findings(); !findingsEqual(got, want) {
+		t.Fatalf("after the previews, a real change differs from a full evaluation:\n%v\n%v", describeAll(got), describeAll(want))
+	}
 }
