@@ -104,7 +104,8 @@ type RoleBaselineStatus struct {
 	// +optional
 	Counts FindingCounts `json:"counts,omitempty"`
 
-	// findings lists the findings in a stable order, most severe first, at most 100 of them.
+	// findings lists the findings in a stable order, most severe first: 20 by default
+	// (the operator's --status-findings-limit), at most 100.
 	// +kubebuilder:validation:MaxItems=100
 	// +optional
 	Findings []Finding `json:"findings,omitempty"`
