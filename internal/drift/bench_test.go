@@ -98,20 +98,25 @@ func objectCount(s *Snapshot) int {
 	return len(s.Roles) + len(s.ClusterRoles) + len(s.RoleBindings) + len(s.ClusterRoleBindings)
 }
 
+// benchEvaluate runs one full evaluation per iteration as a sub-benchmark named by size.
+func benchEvaluate(b *testing.B, spec *v1alpha1.RoleBaselineSpec, snap *Snapshot, usage Usage) {
+	b.Run(fmt.Sprintf("objects=%d", objectCount(snap)), func(b *testing.B) {
+		b.ReportAllocs()
+		var fs []Finding
+		cpu := processCPU()
+		for b.Loop() {
+			fs, _ = Evaluate(spec, snap, usage)
+		}
+		reportCPU(b, cpu)
+		b.ReportMetric(float64(len(fs)), "findings")
+	})
+}
+
 // BenchmarkEvaluate is a full evaluation of one baseline from a cold start.
 func BenchmarkEvaluate(b *testing.B) {
 	for _, n := range benchSizes {
 		spec, snap := benchSnapshot(n)
-		b.Run(fmt.Sprintf("objects=%d", objectCount(snap)), func(b *testing.B) {
-			b.ReportAllocs()
-			var fs []Finding
-			cpu := processCPU()
-			for b.Loop() {
-				fs, _ = Evaluate(spec, snap, nil)
-			}
-			reportCPU(b, cpu)
-			b.ReportMetric(float64(len(fs)), "findings")
-		})
+		benchEvaluate(b, spec, snap, nil)
 	}
 }
 
@@ -235,15 +240,6 @@ func BenchmarkEvaluateWithUsage(b *testing.B) {
 			ref := ObjectRef{KindRoleBinding, rb.Namespace, rb.Name}
 			usage[ref] = []rbacv1.PolicyRule{pr(ss(""), ss("pods"), ss("get")), pr(ss(""), ss("configmaps"), ss("list"))}
 		}
-		b.Run(fmt.Sprintf("objects=%d", objectCount(snap)), func(b *testing.B) {
-			b.ReportAllocs()
-			var fs []Finding
-			cpu := processCPU()
-			for b.Loop() {
-				fs, _ = Evaluate(spec, snap, usage)
-			}
-			reportCPU(b, cpu)
-			b.ReportMetric(float64(len(fs)), "findings")
-		})
+		benchEvaluate(b, spec, snap, usage)
 	}
 }

@@ -118,18 +118,7 @@ func checkEvaluate(t *testing.T, spec v1alpha1.RoleBaselineSpec, snap Snapshot, 
 // checkIncrementalMatches builds the same state object by object and compares.
 func checkIncrementalMatches(t *testing.T, spec *v1alpha1.RoleBaselineSpec, snap *Snapshot, want []Finding) {
 	t.Helper()
-	e, err := NewEvaluator(spec, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	objs := snapshotObjects(snap)
-	for _, o := range objs {
-		if _, err := e.Upsert(o); err != nil {
-			t.Fatal(err)
-		}
-		feed(t, e, objs)
-	}
-	if got := e.Findings(); !findingsEqual(got, want) {
+	if got := incremental(t, spec, snap).Findings(); !findingsEqual(got, want) {
 		t.Errorf("incremental differs from full\nincremental: %v\nfull: %v", describeAll(got), describeAll(want))
 	}
 }

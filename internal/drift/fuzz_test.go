@@ -33,17 +33,7 @@ func FuzzEvaluate(f *testing.F) {
 				t.Fatalf("finding over the API caps: %+v", a)
 			}
 		}
-		e, err := NewEvaluator(&spec, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		objs := snapshotObjects(snap)
-		for _, o := range objs {
-			if _, err := e.Upsert(o); err != nil {
-				t.Fatal(err)
-			}
-			feed(t, e, objs)
-		}
+		e := incremental(t, &spec, snap)
 		if got := e.Findings(); !findingsEqual(got, first) {
 			t.Fatalf("incremental differs:\n%v\n%v", describeAll(got), describeAll(first))
 		}

@@ -121,6 +121,24 @@ var noGuardrails = v1alpha1.Guardrails{Set: v1alpha1.GuardrailSetNone}
 
 func boolPtr(b bool) *bool { return &b }
 
+// incremental builds an Evaluator for spec by upserting snap's objects one by one,
+// feeding namespaces as they become selected.
+func incremental(t testing.TB, spec *v1alpha1.RoleBaselineSpec, snap *Snapshot) *Evaluator {
+	t.Helper()
+	e, err := NewEvaluator(spec, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs := snapshotObjects(snap)
+	for _, o := range objs {
+		if _, err := e.Upsert(o); err != nil {
+			t.Fatal(err)
+		}
+		feed(t, e, objs)
+	}
+	return e
+}
+
 // feed upserts, from objs, the Roles and RoleBindings of every namespace the
 // Evaluator started selecting, as the controllers do from their cache.
 func feed(t testing.TB, e *Evaluator, objs []runtime.Object) {
