@@ -37,17 +37,9 @@ func enforcedTeam(mutate func(*v1.RoleBaseline)) (string, *v1.RoleBaseline) {
 	return ns, eventuallyStatus(rb.Name, inSync)
 }
 
-func getRole(ns, name string) *rbacv1.Role {
-	role := &rbacv1.Role{}
-	Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, role)).To(Succeed())
-	return role
-}
+func getRole(ns, name string) *rbacv1.Role { return fetchRole(Default, ns, name) }
 
-func getBinding(ns, name string) *rbacv1.RoleBinding {
-	b := &rbacv1.RoleBinding{}
-	Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, b)).To(Succeed())
-	return b
-}
+func getBinding(ns, name string) *rbacv1.RoleBinding { return fetchBinding(Default, ns, name) }
 
 // fetchRole and fetchBinding are getRole and getBinding for Eventually: an object a
 // revert deletes and recreates may be briefly missing.

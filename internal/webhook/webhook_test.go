@@ -34,11 +34,7 @@ func newRole(ns, name string, rules ...rbacv1.PolicyRule) *rbacv1.Role {
 	return &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Rules: rules}
 }
 
-func getRole(ns, name string) *rbacv1.Role {
-	r := &rbacv1.Role{}
-	Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, r)).To(Succeed())
-	return r
-}
+func getRole(ns, name string) *rbacv1.Role { return fetchRole(Default, ns, name) }
 
 // fetchRole is getRole for Eventually, which retries while the role is missing.
 func fetchRole(g Gomega, ns, name string) *rbacv1.Role {
