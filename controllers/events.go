@@ -61,9 +61,9 @@ func (r *RoleBaselineReconciler) emitEvents(ctx context.Context, rb *v1.RoleBase
 			reason = v1.ReasonGuardrailViolated
 		}
 		by := byWhom(rb, f)
-		r.Recorder.Eventf(rb, nil, corev1.EventTypeWarning, reason, "Evaluate", "%s", note(fmt.Sprintf("%s: %s%s", f.Object, f.Message, by)))
+		r.Recorder.Eventf(rb, nil, corev1.EventTypeWarning, reason, "Evaluate", "%s", note(fmt.Sprintf("%s: %s%s", f.Object, f.Message(), by)))
 		if obj := r.cachedObject(ctx, f.Object); obj != nil {
-			r.Recorder.Eventf(obj, rb, corev1.EventTypeWarning, reason, "Evaluate", "%s", note(fmt.Sprintf("RoleBaseline %s: %s%s", rb.Name, f.Message, by)))
+			r.Recorder.Eventf(obj, rb, corev1.EventTypeWarning, reason, "Evaluate", "%s", note(fmt.Sprintf("RoleBaseline %s: %s%s", rb.Name, f.Message(), by)))
 		}
 	}
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -42,20 +43,29 @@ func (r *RoleBaselineReconciler) Preview(obj client.Object, deleted bool) []Base
 	}
 	h := r.hub
 	h.mu.RLock()
-	defer h.mu.RUnlock()
-	var out []BaselineVerdict
+	buf := verdictBuffers.Get().(*[]BaselineVerdict)
+	found := (*buf)[:0]
 	for name, st := range h.baselines {
 		st.mu.Lock()
-		found, err := st.eval.Preview(obj, deleted)
+		fs, err := st.eval.Preview(obj, deleted)
 		spec := st.eval.Spec()
 		st.mu.Unlock()
-		if err == nil && len(found) > 0 {
-			out = append(out, BaselineVerdict{Baseline: name, Mode: modeOf(spec), Unmanaged: spec.Unmanaged, Findings: found})
+		if err == nil && len(fs) > 0 {
+			found = append(found, BaselineVerdict{Baseline: name, Mode: modeOf(spec), Unmanaged: spec.Unmanaged, Findings: fs})
 		}
 	}
+	h.mu.RUnlock()
+	out := slices.Clone(found)
+	clear(found)
+	*buf = found[:0]
+	verdictBuffers.Put(buf)
 	slices.SortFunc(out, func(a, b BaselineVerdict) int { return strings.Compare(a.Baseline, b.Baseline) })
 	return out
 }
+
+// verdictBuffers collect Preview's verdicts, so that a change concerning many
+// baselines allocates its answer once.
+var verdictBuffers = sync.Pool{New: func() any { return new([]BaselineVerdict) }}
 
 // LoadForPreview returns a reconciler that only answers Preview, its evaluators loaded
 // from snap for the given baselines, without a manager or an API server: for judging

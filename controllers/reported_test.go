@@ -14,7 +14,7 @@ func TestReportedSetApply(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	t1 := t0.Add(time.Hour)
 	role := func(name string, typ v1.FindingType, msg string) drift.Finding {
-		return drift.Finding{Type: typ, Object: drift.ObjectRef{Kind: drift.KindRole, Namespace: "ns", Name: name}, Message: msg}
+		return drift.NewFinding(typ, drift.ObjectRef{Kind: drift.KindRole, Namespace: "ns", Name: name}, msg)
 	}
 	ceiling := func(user string) drift.Finding {
 		return drift.Finding{Type: v1.FindingExceedsCeiling, Object: drift.ObjectRef{Kind: drift.KindRoleBinding, Namespace: "ns", Name: "b"},

@@ -73,20 +73,13 @@ func grantedRules(role []rbacv1.PolicyRule, viaRoleBinding bool) []rbacv1.Policy
 	return out
 }
 
-// checkCeiling: the rules a binding grants its subject beyond the subject's ceiling.
-func checkCeiling(c *ceiling, via rbacv1.Subject, ent *entry, hit *ceilHit) Finding {
-	where := "cluster-wide"
-	if ent.ref.Kind == KindRoleBinding {
-		where = "in namespace " + ent.ref.Namespace
+// checkCeiling: the rules a binding grants its subject beyond the subject's ceiling,
+// reached through the binding subject via. The message is derived on demand.
+func checkCeiling(c *ceiling, via *rbacv1.Subject, ent *entry, hit *ceilHit) Finding {
+	f := Finding{Type: v1alpha1.FindingExceedsCeiling, Object: ent.ref, Severity: typeSeverity[v1alpha1.FindingExceedsCeiling],
+		Subject: &c.subject, Rules: hit.beyond, roleRef: ent.roleRef, rulesText: &hit.text}
+	if keyOf(*via) != keyOf(c.subject) {
+		f.via = via
 	}
-	through := ""
-	if keyOf(via) != keyOf(c.subject) {
-		through = " (as member of " + describeSubject(via) + ")"
-	}
-	// Plain concatenation: this runs once per exceeding binding, often thousands of times.
-	f := newFinding(v1alpha1.FindingExceedsCeiling, ent.ref, describeSubject(c.subject)+through+
-		" is granted beyond its ceiling by "+ent.ref.String()+" through "+ent.roleRef.Kind+" "+ent.roleRef.Name+", "+where+": "+hit.text)
-	f.Subject = &c.subject
-	f.Rules = hit.beyond
 	return f
 }

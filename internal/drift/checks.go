@@ -13,18 +13,14 @@ import (
 // The checks below are small pure functions over one live object and the compiled
 // baseline; each returns the findings of one kind of departure.
 
-func newFinding(t v1alpha1.FindingType, ref ObjectRef, msg string) Finding {
-	return Finding{Type: t, Object: ref, Severity: typeSeverity[t], Message: msg}
-}
-
 // checkMissing: a declared object that should exist at ref does not.
 func checkMissing(ref ObjectRef) Finding {
-	return newFinding(v1alpha1.FindingMissing, ref, ref.String()+" is declared by the baseline but does not exist")
+	return NewFinding(v1alpha1.FindingMissing, ref, ref.String()+" is declared by the baseline but does not exist")
 }
 
 // checkUnexpected: an in-scope object the baseline does not declare.
 func checkUnexpected(ref ObjectRef) Finding {
-	return newFinding(v1alpha1.FindingUnexpected, ref, ref.String()+" is in scope but not declared by the baseline")
+	return Finding{Type: v1alpha1.FindingUnexpected, Object: ref, Severity: typeSeverity[v1alpha1.FindingUnexpected]}
 }
 
 // checkRoleRules compares a declared role with a live one, by aggregationRule for
@@ -34,17 +30,17 @@ func checkRoleRules(d *desiredRole, ent *entry) []Finding {
 	ref := ent.ref
 	if d.agg != nil {
 		if ent.agg == nil {
-			return []Finding{newFinding(v1alpha1.FindingRulesRemoved, ref, fmt.Sprintf(
+			return []Finding{NewFinding(v1alpha1.FindingRulesRemoved, ref, fmt.Sprintf(
 				"%s has no aggregationRule; the baseline declares it aggregated from ClusterRoles matching %s",
 				ref, strings.Join(selectorKeys(d.agg.ClusterRoleSelectors), " | ")))}
 		}
 		extra, missing := diffAggregation(d.agg, ent.agg)
 		if len(extra) > 0 {
-			out = append(out, newFinding(v1alpha1.FindingRulesAdded, ref, fmt.Sprintf(
+			out = append(out, NewFinding(v1alpha1.FindingRulesAdded, ref, fmt.Sprintf(
 				"%s aggregationRule also selects ClusterRoles matching %s", ref, strings.Join(extra, " | "))))
 		}
 		if len(missing) > 0 {
-			out = append(out, newFinding(v1alpha1.FindingRulesRemoved, ref, fmt.Sprintf(
+			out = append(out, NewFinding(v1alpha1.FindingRulesRemoved, ref, fmt.Sprintf(
 				"%s aggregationRule no longer selects ClusterRoles matching %s", ref, strings.Join(missing, " | "))))
 		}
 		return out
@@ -52,18 +48,18 @@ func checkRoleRules(d *desiredRole, ent *entry) []Finding {
 	if ent.agg != nil && len(ent.agg.ClusterRoleSelectors) > 0 {
 		// Its rules are written by the aggregation controller, so comparing them would
 		// report whatever happens to be aggregated; the aggregationRule itself is the drift.
-		return []Finding{newFinding(v1alpha1.FindingRulesAdded, ref, fmt.Sprintf(
+		return []Finding{NewFinding(v1alpha1.FindingRulesAdded, ref, fmt.Sprintf(
 			"%s is aggregated (aggregationRule selects ClusterRoles matching %s) but the baseline declares plain rules",
 			ref, strings.Join(selectorKeys(ent.agg.ClusterRoleSelectors), " | ")))}
 	}
 	added, removed := diffRules(d.rules, ent.rules)
 	if len(added) > 0 {
-		f := newFinding(v1alpha1.FindingRulesAdded, ref, ref.String()+" grants rules the baseline does not declare: "+describeRules(added))
+		f := NewFinding(v1alpha1.FindingRulesAdded, ref, ref.String()+" grants rules the baseline does not declare: "+describeRules(added))
 		f.Rules = added
 		out = append(out, f)
 	}
 	if len(removed) > 0 {
-		f := newFinding(v1alpha1.FindingRulesRemoved, ref, ref.String()+" lacks declared rules: "+describeRules(removed))
+		f := NewFinding(v1alpha1.FindingRulesRemoved, ref, ref.String()+" lacks declared rules: "+describeRules(removed))
 		f.Rules = removed
 		out = append(out, f)
 	}
@@ -80,7 +76,7 @@ func checkRoleGuardrails(p *policy, ent *entry, hit *guardHit) []Finding {
 			continue
 		}
 		out = append(out, Finding{Type: v1alpha1.FindingGuardrailViolation, Object: ent.ref, Severity: p.severity[m.ID],
-			Guardrail: m.ID, Rules: m.Rules, Message: ent.ref.String() + hit.texts[i]})
+			Guardrail: m.ID, Rules: m.Rules, text: ent.ref.String() + hit.texts[i]})
 	}
 	return out
 }
@@ -100,17 +96,17 @@ func checkBindingShape(d *v1alpha1.DesiredBinding, ent *entry) []Finding {
 	var out []Finding
 	ref := ent.ref
 	if string(d.RoleRef.Kind) != ent.roleRef.Kind || d.RoleRef.Name != ent.roleRef.Name {
-		out = append(out, newFinding(v1alpha1.FindingRoleRefChanged, ref, fmt.Sprintf(
+		out = append(out, NewFinding(v1alpha1.FindingRoleRefChanged, ref, fmt.Sprintf(
 			"%s grants %s %s; the baseline declares %s %s", ref, ent.roleRef.Kind, ent.roleRef.Name, d.RoleRef.Kind, d.RoleRef.Name)))
 	}
 	added, removed := diffSubjects(d.Subjects, ent.subjects, ent.ref.Namespace)
 	if len(added) > 0 {
-		f := newFinding(v1alpha1.FindingSubjectsAdded, ref, ref.String()+" names subjects the baseline does not declare: "+describeSubjects(added))
+		f := NewFinding(v1alpha1.FindingSubjectsAdded, ref, ref.String()+" names subjects the baseline does not declare: "+describeSubjects(added))
 		f.Subjects = added
 		out = append(out, f)
 	}
 	if len(removed) > 0 {
-		f := newFinding(v1alpha1.FindingSubjectsRemoved, ref, ref.String()+" lacks declared subjects: "+describeSubjects(removed))
+		f := NewFinding(v1alpha1.FindingSubjectsRemoved, ref, ref.String()+" lacks declared subjects: "+describeSubjects(removed))
 		f.Subjects = removed
 		out = append(out, f)
 	}
@@ -135,7 +131,7 @@ func checkBindingGuardrails(p *policy, ent *entry) []Finding {
 		r, _ := guardrails.Lookup(m.ID)
 		out = append(out, Finding{Type: v1alpha1.FindingGuardrailViolation, Object: ent.ref, Severity: p.severity[m.ID],
 			Guardrail: m.ID, Subjects: bad,
-			Message: fmt.Sprintf("%s violates guardrail %s (%s, %s): grants %s %s to %s",
+			text: fmt.Sprintf("%s violates guardrail %s (%s, %s): grants %s %s to %s",
 				ent.ref, m.ID, r.Title, r.Reference, ent.roleRef.Kind, ent.roleRef.Name, describeSubjects(bad))})
 	}
 	return out

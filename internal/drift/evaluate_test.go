@@ -108,7 +108,7 @@ func checkEvaluate(t *testing.T, spec v1alpha1.RoleBaselineSpec, snap Snapshot, 
 		t.Errorf("findings differ\ngot:\n  %s\nwant:\n  %s", strings.Join(gotS, "\n  "), strings.Join(want, "\n  "))
 	}
 	for _, f := range got {
-		if f.Message == "" || f.Severity == "" {
+		if f.Message() == "" || f.Severity == "" {
 			t.Errorf("finding without message or severity: %+v", f)
 		}
 	}

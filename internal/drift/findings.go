@@ -6,6 +6,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	rbacv1 "k8s.io/api/rbac/v1"
+
 	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
 )
 
@@ -47,23 +49,49 @@ func CompareFindings(a, b *Finding) int {
 			return c
 		}
 	}
-	switch {
-	case a.Subject == nil && b.Subject != nil:
-		return -1
-	case a.Subject != nil && b.Subject == nil:
-		return 1
-	case a.Subject != nil:
-		if c := compareSubjects(*a.Subject, *b.Subject); c != 0 {
-			return c
-		}
+	if c := compareOptional(a.Subject, b.Subject, compareSubjects); c != 0 {
+		return c
 	}
-	if c := strings.Compare(a.Message, b.Message); c != 0 {
+	if c := strings.Compare(a.text, b.text); c != 0 {
 		return c
 	}
 	if c := slices.CompareFunc(a.Rules, b.Rules, compareRules); c != 0 {
 		return c
 	}
-	return slices.CompareFunc(a.Subjects, b.Subjects, compareSubjects)
+	if c := slices.CompareFunc(a.Subjects, b.Subjects, compareSubjects); c != 0 {
+		return c
+	}
+	// What a derived message is made of, so that equal findings have equal messages.
+	if c := compareOptional(a.via, b.via, compareSubjects); c != 0 {
+		return c
+	}
+	if c := compareOptional(a.roleRef, b.roleRef, compareRoleRefs); c != 0 {
+		return c
+	}
+	if c := cmpInt(int(a.unused), int(b.unused)); c != 0 {
+		return c
+	}
+	return cmpInt(int(a.granted), int(b.granted))
+}
+
+// compareOptional orders nil first, then by cmp.
+func compareOptional[T any](a, b *T, cmp func(T, T) int) int {
+	switch {
+	case a == b:
+		return 0
+	case a == nil:
+		return -1
+	case b == nil:
+		return 1
+	}
+	return cmp(*a, *b)
+}
+
+func compareRoleRefs(a, b rbacv1.RoleRef) int {
+	if c := strings.Compare(a.Kind, b.Kind); c != 0 {
+		return c
+	}
+	return strings.Compare(a.Name, b.Name)
 }
 
 func sevRank(s v1alpha1.Severity) int {
@@ -136,7 +164,7 @@ func (f *Finding) ToAPI() v1alpha1.Finding {
 		s := toAPISubject(*f.Subject)
 		out.Subject = &s
 	}
-	msg := f.Message
+	msg := f.Message()
 	for i, r := range f.Rules {
 		if i == MaxFindingRules {
 			msg += fmt.Sprintf(" (%d more rules not listed)", len(f.Rules)-MaxFindingRules)

@@ -37,6 +37,9 @@ type Evaluator struct {
 	grants     map[ObjectRef][]*entry  // role -> bindings granting it to a ceiling subject
 	missing    map[ObjectRef][]Finding // one-element slices, so sorted can point into them
 	cache      caches
+	scratch    []Finding  // check's buffer
+	arena      []Finding  // findings checked while previewing, reused by the next Preview
+	proposed   entry      // the object a Preview puts in, until its undo takes it out
 	sorted     []*Finding // every finding, in CompareFindings order; points into entries and missing
 	pendingDel []*Finding // findings leaving sorted at the next flush
 	pendingAdd []*Finding // findings entering sorted at the next flush
@@ -352,26 +355,33 @@ func (e *Evaluator) Upsert(obj runtime.Object) (bool, error) {
 // upsert is Upsert without flushing the pending changes to the sorted list.
 func (e *Evaluator) upsert(obj runtime.Object) error {
 	switch t := obj.(type) {
-	case *rbacv1.Role:
-		ent := roleEntry(KindRole, t.Namespace, t.Name, t.Labels, t.Rules, nil)
-		e.put(&ent)
-	case *rbacv1.ClusterRole:
-		ent := roleEntry(KindClusterRole, "", t.Name, t.Labels, t.Rules, t.AggregationRule)
-		e.put(&ent)
-	case *rbacv1.RoleBinding:
-		ent := bindingEntry(KindRoleBinding, t.Namespace, t.Name, t.Labels, &t.RoleRef, t.Subjects)
-		e.put(&ent)
-	case *rbacv1.ClusterRoleBinding:
-		ent := bindingEntry(KindClusterRoleBinding, "", t.Name, t.Labels, &t.RoleRef, t.Subjects)
-		e.put(&ent)
 	case *corev1.Namespace:
 		e.putNamespace(t.Name, t.Labels, true)
 	case *corev1.ServiceAccount:
 		// No check reads ServiceAccounts yet.
 	default:
-		return fmt.Errorf("drift: cannot evaluate object of type %T", obj)
+		ent, ok := entryOf(obj)
+		if !ok {
+			return fmt.Errorf("drift: cannot evaluate object of type %T", obj)
+		}
+		e.put(&ent)
 	}
 	return nil
+}
+
+// entryOf makes the entry of an RBAC object; false for any other type.
+func entryOf(obj runtime.Object) (entry, bool) {
+	switch t := obj.(type) {
+	case *rbacv1.Role:
+		return roleEntry(KindRole, t.Namespace, t.Name, t.Labels, t.Rules, nil), true
+	case *rbacv1.ClusterRole:
+		return roleEntry(KindClusterRole, "", t.Name, t.Labels, t.Rules, t.AggregationRule), true
+	case *rbacv1.RoleBinding:
+		return bindingEntry(KindRoleBinding, t.Namespace, t.Name, t.Labels, &t.RoleRef, t.Subjects), true
+	case *rbacv1.ClusterRoleBinding:
+		return bindingEntry(KindClusterRoleBinding, "", t.Name, t.Labels, &t.RoleRef, t.Subjects), true
+	}
+	return entry{}, false
 }
 
 // Delete removes a live object by reference: Kind is one of the Kind constants, and a
@@ -399,7 +409,9 @@ func (e *Evaluator) delete(ref ObjectRef) {
 	}
 	e.unindex(old)
 	delete(e.objects, ref)
+	e.record(ref, old.findings)
 	e.replace(old.findings, nil)
+	old.findings = nil // gone from the sorted list; a Preview's undo may put old back
 	if !old.binding {
 		e.roleChanged(ref)
 	}
@@ -580,30 +592,40 @@ func (e *Evaluator) refresh(ent *entry) {
 	if findingsEqual(old, now) {
 		return // keep old: the sorted list points into it
 	}
-	if e.previewing {
-		if _, seen := e.recorded(ent.ref); !seen {
-			e.recording = append(e.recording, recordedFindings{ent.ref, old})
-			if len(e.recording) > recordScan {
-				if e.recordIndex == nil {
-					e.recordIndex = make(map[ObjectRef]int, 2*recordScan)
-					for i := range e.recording {
-						e.recordIndex[e.recording[i].ref] = i
-					}
-				}
-				e.recordIndex[ent.ref] = len(e.recording) - 1
-			}
-		}
-	}
+	e.record(ent.ref, old)
 	ent.findings = now
 	e.replace(old, now)
 }
 
-// check runs every check that applies to one live object.
+// record keeps, while previewing, the findings the object at ref had before the
+// change, for the undo to give back.
+func (e *Evaluator) record(ref ObjectRef, old []Finding) {
+	if !e.previewing {
+		return
+	}
+	if _, seen := e.recorded(ref); seen {
+		return
+	}
+	e.recording = append(e.recording, recordedFindings{ref, old})
+	if len(e.recording) > recordScan {
+		if e.recordIndex == nil {
+			e.recordIndex = make(map[ObjectRef]int, 2*recordScan)
+			for i := range e.recording {
+				e.recordIndex[e.recording[i].ref] = i
+			}
+		}
+		e.recordIndex[ref] = len(e.recording) - 1
+	}
+}
+
+// check runs every check that applies to one live object. It collects into a reused
+// buffer and returns an exactly sized copy (nil when clean), since most objects keep
+// their findings for a long time.
 func (e *Evaluator) check(ent *entry) []Finding {
 	if !ent.inScope {
 		return nil
 	}
-	var out []Finding
+	out := e.scratch[:0]
 	k := declKey{ent.ref.Kind, ent.ref.Name}
 	if !ent.binding {
 		if d := e.roles[k]; d != nil {
@@ -611,7 +633,8 @@ func (e *Evaluator) check(ent *entry) []Finding {
 		} else if e.report {
 			out = append(out, checkUnexpected(ent.ref))
 		}
-		return append(out, checkRoleGuardrails(&e.policy, ent, e.guardHit(ent))...)
+		out = append(out, checkRoleGuardrails(&e.policy, ent, e.guardHit(ent))...)
+		return e.keep(out)
 	}
 	if d := e.bindings[k]; d != nil {
 		out = append(out, checkBindingShape(d, ent)...)
@@ -619,17 +642,40 @@ func (e *Evaluator) check(ent *entry) []Finding {
 		out = append(out, checkUnexpected(ent.ref))
 	}
 	out = append(out, checkBindingGuardrails(&e.policy, ent)...)
-	for _, r := range ent.reach {
+	for i := range ent.reach {
+		r := &ent.reach[i]
 		if hit := e.beyond(r.ceiling, ent); hit != nil && len(hit.beyond) > 0 {
-			out = append(out, checkCeiling(&e.ceil.list[r.ceiling], r.via, ent, hit))
+			out = append(out, checkCeiling(&e.ceil.list[r.ceiling], &r.via, ent, hit))
 		}
 	}
 	if e.usage != nil {
 		if role := e.objects[ent.grantKey()]; role != nil && !role.binding {
-			out = append(out, e.checkUnused(ent, role)...)
+			out = e.appendUnused(out, ent, role)
 		}
 	}
-	return out
+	return e.keep(out)
+}
+
+// keep copies checked findings out of the scratch buffer, which it takes back. While
+// previewing they go to the preview arena instead: the undo gives every re-checked
+// object back its recorded findings, so nothing points into the arena afterwards.
+func (e *Evaluator) keep(out []Finding) []Finding {
+	var kept []Finding
+	switch {
+	case len(out) == 0:
+	case e.previewing:
+		if cap(e.arena)-len(e.arena) < len(out) {
+			e.arena = make([]Finding, 0, max(2*cap(e.arena), 64, len(out)))
+		}
+		n := len(e.arena)
+		e.arena = append(e.arena, out...)
+		kept = e.arena[n : n+len(out) : n+len(out)]
+	default:
+		kept = slices.Clone(out)
+	}
+	clear(out) // hold no pointers into objects that may go away
+	e.scratch = out[:0]
+	return kept
 }
 
 // beyond returns the rules a binding grants beyond ceiling ci, or nil when its role

@@ -47,26 +47,36 @@ func (e *Evaluator) Preview(obj runtime.Object, deleted bool) ([]Finding, error)
 	if !e.mayConcern(ref) {
 		return nil, nil
 	}
-	undo := e.undoer(ref)
+	proposed, ok := entryOf(obj)
+	if !ok {
+		return nil, fmt.Errorf("drift: cannot preview object of type %T", obj)
+	}
+	current := e.objects[ref] // the undo puts this very entry back
 	// The change and its undo are no change: keep them out of the Changes log.
 	nAdded, nRemoved, wasFull := len(e.logAdded), len(e.logRemoved), e.logFull
 	e.changed = false
 	e.recording, e.previewing = e.recording[:0], true
 	if deleted {
 		e.delete(ref)
-	} else if err := e.upsert(obj); err != nil {
-		e.previewing = false
-		return nil, err
+	} else {
+		e.proposed = proposed
+		e.put(&e.proposed)
 	}
 	introduced := difference(e.pendingAdd, e.pendingDel)
 	// The undo restores every input, so each object re-checked by the change gets back
 	// the very findings it had: no need to check it again, and the findings that left
 	// and came back need no change to the sorted list (half a fan-out's cost).
 	e.previewing, e.restoring = false, true
-	undo()
+	if current != nil {
+		e.put(current)
+	} else {
+		e.delete(ref)
+	}
+	e.proposed = entry{}
 	e.restoring = false
 	clear(e.recording)
 	e.recordIndex = nil
+	e.resetArena()
 	e.netPending()
 	e.flush()
 	e.changed = false
@@ -76,6 +86,18 @@ func (e *Evaluator) Preview(obj runtime.Object, deleted bool) ([]Finding, error)
 		e.logAdded, e.logRemoved = e.logAdded[:nAdded], e.logRemoved[:nRemoved]
 	}
 	return introduced, nil
+}
+
+// maxArena bounds the preview arena an Evaluator keeps between Previews; a wider
+// fan-out allocates and lets the garbage collector take it.
+const maxArena = 1024
+
+func (e *Evaluator) resetArena() {
+	clear(e.arena)
+	if cap(e.arena) > maxArena {
+		e.arena = nil
+	}
+	e.arena = e.arena[:0]
 }
 
 // mayConcern is false when no change to the object at ref can change the findings,
@@ -98,26 +120,6 @@ func (e *Evaluator) mayConcern(ref ObjectRef) bool {
 		return e.scope.clusterScoped || len(e.grants[ref]) > 0
 	}
 	return true
-}
-
-// undoer returns what puts the object at ref back as it is now.
-func (e *Evaluator) undoer(ref ObjectRef) func() {
-	if ref.Kind == KindNamespace {
-		lbl, existed := e.namespaces[ref.Name]
-		return func() { e.putNamespace(ref.Name, lbl, existed) }
-	}
-	old := e.objects[ref]
-	if old == nil {
-		return func() { e.delete(ref) }
-	}
-	var ent entry
-	if old.binding {
-		ent = bindingEntry(ref.Kind, ref.Namespace, ref.Name, old.labels, old.roleRef, old.subjects)
-	} else {
-		ent = roleEntry(ref.Kind, ref.Namespace, ref.Name, old.labels, old.rules, old.agg)
-		ent.hash, ent.hashed = old.hash, old.hashed
-	}
-	return func() { e.put(&ent) }
 }
 
 // netPending drops the findings that both left and came back (by identity) from the
@@ -153,20 +155,32 @@ func (e *Evaluator) netPending() {
 // It sorts add and del in place: their order means nothing to flush.
 func difference(add, del []*Finding) []Finding {
 	a, d := add, del
+	if len(a) == 0 {
+		return nil
+	}
 	slices.SortFunc(a, CompareFindings)
 	slices.SortFunc(d, CompareFindings)
-	var out []Finding
-	j := 0
-	for _, f := range a {
-		for j < len(d) && CompareFindings(d[j], f) < 0 {
-			j++
+	// Two passes, so the result is allocated once and at its size.
+	merge := func(keep func(*Finding)) {
+		j := 0
+		for _, f := range a {
+			for j < len(d) && CompareFindings(d[j], f) < 0 {
+				j++
+			}
+			if j < len(d) && CompareFindings(d[j], f) == 0 {
+				j++
+				continue
+			}
+			keep(f)
 		}
-		if j < len(d) && CompareFindings(d[j], f) == 0 {
-			j++
-			continue
-		}
-		out = append(out, *f)
 	}
+	n := 0
+	merge(func(*Finding) { n++ })
+	if n == 0 {
+		return nil
+	}
+	out := make([]Finding, 0, n)
+	merge(func(f *Finding) { out = append(out, *f) })
 	return out
 }
 

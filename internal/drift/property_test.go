@@ -112,7 +112,7 @@ func TestDerivedBaselineHasNoDrift(t *testing.T) {
 			}
 			for _, f := range got {
 				if f.Type.IsDrift() {
-					t.Fatalf("round %d: derived baseline reports drift: %s\n%s", round, describe(f), f.Message)
+					t.Fatalf("round %d: derived baseline reports drift: %s\n%s", round, describe(f), f.Message())
 				}
 			}
 		}

@@ -115,5 +115,16 @@ type Finding struct {
 	Rules []rbacv1.PolicyRule
 	// Subjects are the subjects added or removed, or flagged by a binding guardrail.
 	Subjects []rbacv1.Subject
-	Message  string
+
+	// text is the message, or empty when Message derives it from the fields: the
+	// high-volume types (Unexpected, ExceedsCeiling, UnusedPermission) are found by
+	// the thousand and most are never shown, so their text is built on demand.
+	text string
+	// For derived messages: the binding's roleRef, the member subject through which a
+	// ceiling is reached (nil: the ceiling subject itself), the description of Rules
+	// when already made, and the unused and granted piece counts.
+	roleRef         *rbacv1.RoleRef
+	via             *rbacv1.Subject
+	rulesText       *string
+	unused, granted int32
 }

@@ -1,7 +1,7 @@
 package drift
 
 import (
-	"strconv"
+	"slices"
 
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/component-helpers/auth/rbac/validation"
@@ -16,10 +16,10 @@ type usageIndex interface {
 	Any(binding ObjectRef, subject rbacv1.Subject) bool
 }
 
-// checkUnused: the pieces of the rules a binding grants one subject that the usage
+// appendUnused: the pieces of the rules a binding grants one subject that the usage
 // data never saw used through that binding. One advisory finding per (binding,
-// subject) with unused pieces.
-func (e *Evaluator) checkUnused(ent, role *entry) []Finding {
+// subject) with unused pieces, appended to out.
+func (e *Evaluator) appendUnused(out []Finding, ent, role *entry) []Finding {
 	viaRB := ent.ref.Kind == KindRoleBinding
 	key := grantKey{e.ruleHash(role), viaRB}
 	hit := e.cache.grant[key]
@@ -33,22 +33,35 @@ func (e *Evaluator) checkUnused(ent, role *entry) []Finding {
 		e.cache.grant[key] = hit
 	}
 	if len(hit.atoms) == 0 {
-		return nil
+		return out
 	}
 	idx, _ := e.usage.(usageIndex)
-	var out []Finding
-	seen := make(map[subjectKey]bool, len(ent.subjects))
-	for _, s := range ent.subjects {
-		s = normalizeSubject(s, ent.ref.Namespace)
-		if seen[keyOf(s)] {
-			continue
+	var seen map[subjectKey]bool // for long subject lists; short ones are scanned
+	if len(ent.subjects) > 8 {
+		seen = make(map[subjectKey]bool, len(ent.subjects))
+	}
+	for i := range ent.subjects {
+		subject := &ent.subjects[i]
+		if s := normalizeSubject(*subject, ent.ref.Namespace); s != *subject {
+			subject = &s
 		}
-		seen[keyOf(s)] = true
-		rules, text, n := hit.all, hit.text, len(hit.atoms)
-		if idx == nil || idx.Any(ent.ref, s) {
+		if seen != nil {
+			if seen[keyOf(*subject)] {
+				continue
+			}
+			seen[keyOf(*subject)] = true
+		} else if slices.ContainsFunc(ent.subjects[:i], func(o rbacv1.Subject) bool {
+			return keyOf(normalizeSubject(o, ent.ref.Namespace)) == keyOf(*subject)
+		}) {
+			continue // named twice
+		}
+		f := Finding{Type: v1alpha1.FindingUnusedPermission, Object: ent.ref, Severity: typeSeverity[v1alpha1.FindingUnusedPermission],
+			Subject: subject, Rules: hit.all, roleRef: ent.roleRef, rulesText: &hit.text,
+			unused: int32(len(hit.atoms)), granted: int32(len(hit.atoms))}
+		if idx == nil || idx.Any(ent.ref, *subject) {
 			var unused []rbacv1.PolicyRule
 			for _, a := range hit.atoms {
-				if !e.usage.Used(ent.ref, s, a) {
+				if !e.usage.Used(ent.ref, *subject, a) {
 					unused = append(unused, a)
 				}
 			}
@@ -56,16 +69,9 @@ func (e *Evaluator) checkUnused(ent, role *entry) []Finding {
 				continue
 			}
 			if len(unused) < len(hit.atoms) {
-				rules = compactRules(unused)
-				text, n = describeRules(rules), len(unused)
+				f.Rules, f.rulesText, f.unused = compactRules(unused), nil, int32(len(unused))
 			}
 		}
-		f := newFinding(v1alpha1.FindingUnusedPermission, ent.ref, describeSubject(s)+" did not use "+strconv.Itoa(n)+
-			" of the "+strconv.Itoa(len(hit.atoms))+" permissions "+ent.ref.String()+" grants through "+ent.roleRef.Kind+" "+
-			ent.roleRef.Name+" during the usage window: "+text)
-		subj := s
-		f.Subject = &subj
-		f.Rules = rules
 		out = append(out, f)
 	}
 	return out

@@ -115,7 +115,7 @@ func TestEvaluateUnused(t *testing.T) {
 				t.Errorf("counts %+v: unused findings must count as neither drift nor violation", c)
 			}
 			for _, f := range got {
-				if f.Severity != v1alpha1.SeverityLow || f.Message == "" {
+				if f.Severity != v1alpha1.SeverityLow || f.Message() == "" {
 					t.Errorf("unused finding should be Low with a message: %+v", f)
 				}
 			}

@@ -144,7 +144,7 @@ func TestToAPICaps(t *testing.T) {
 		subjects = append(subjects, user(string(rune('a'+i))))
 	}
 	f := Finding{Type: v1alpha1.FindingRulesAdded, Object: ObjectRef{KindRole, "ns", "r"}, Severity: v1alpha1.SeverityHigh,
-		Rules: rules, Subjects: subjects, Message: strings.Repeat("é", 1000)}
+		Rules: rules, Subjects: subjects, text: strings.Repeat("é", 1000)}
 	a := f.ToAPI()
 	if len(a.Rules) != MaxFindingRules || len(a.Subjects) != MaxFindingSubjects {
 		t.Errorf("rules %d subjects %d", len(a.Rules), len(a.Subjects))
@@ -152,7 +152,7 @@ func TestToAPICaps(t *testing.T) {
 	if len(a.Message) > MaxMessageLength || !strings.HasSuffix(a.Message, "...") {
 		t.Errorf("message of %d bytes, suffix %q", len(a.Message), a.Message[len(a.Message)-5:])
 	}
-	short := Finding{Type: v1alpha1.FindingRulesAdded, Rules: rules, Message: "m"}
+	short := Finding{Type: v1alpha1.FindingRulesAdded, Rules: rules, text: "m"}
 	if m := short.ToAPI().Message; m != "m (5 more rules not listed)" {
 		t.Errorf("message %q", m)
 	}

@@ -36,16 +36,17 @@ func decide(verdicts []controllers.BaselineVerdict, exempt []string) decision {
 	denying := 0 // Enforce baselines that refuse; only the first maxDenyBaselines are spelled out
 	warn := func(v *controllers.BaselineVerdict, f *drift.Finding) {
 		if len(d.warnings) < maxWarnings {
-			d.warnings = append(d.warnings, clip(fmt.Sprintf("RoleBaseline %s (%s): %s: %s", v.Baseline, v.Mode, findingLabel(f), f.Message)))
+			d.warnings = append(d.warnings, clip(fmt.Sprintf("RoleBaseline %s (%s): %s: %s", v.Baseline, v.Mode, findingLabel(f), f.Message())))
 		}
 	}
+	var deny []*drift.Finding // one baseline's refusing findings; reused
 	for i := range verdicts {
 		v := &verdicts[i]
-		var deny []drift.Finding
+		deny = deny[:0]
 		for j := range v.Findings {
 			f := &v.Findings[j]
 			if v.Mode == v1.ModeEnforce && !reportOnly(v, f) {
-				deny = append(deny, *f)
+				deny = append(deny, f)
 			} else {
 				warn(v, f)
 			}
@@ -83,15 +84,14 @@ func reportOnly(v *controllers.BaselineVerdict, f *drift.Finding) bool {
 }
 
 // denyText names the baseline, each finding's type and what it concerns, bounded.
-func denyText(baseline string, findings []drift.Finding) string {
+func denyText(baseline string, findings []*drift.Finding) string {
 	var parts []string
-	for i := range findings {
+	for i, f := range findings {
 		if i == maxDenyFindings {
 			parts = append(parts, fmt.Sprintf("and %d more", len(findings)-i))
 			break
 		}
-		f := &findings[i]
-		parts = append(parts, clip(findingLabel(f)+": "+f.Message))
+		parts = append(parts, clip(findingLabel(f)+": "+f.Message()))
 	}
 	return fmt.Sprintf("RoleBaseline %s (Enforce) forbids this change: %s", baseline, strings.Join(parts, "; "))
 }

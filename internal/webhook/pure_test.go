@@ -74,7 +74,7 @@ func TestExemptions(t *testing.T) {
 }
 
 func finding(t v1.FindingType, ns, name, msg string) drift.Finding {
-	return drift.Finding{Type: t, Object: drift.ObjectRef{Kind: drift.KindRole, Namespace: ns, Name: name}, Message: msg}
+	return drift.NewFinding(t, drift.ObjectRef{Kind: drift.KindRole, Namespace: ns, Name: name}, msg)
 }
 
 func TestDecide(t *testing.T) {
