@@ -7,7 +7,6 @@ import (
 	"time"
 
 	rbacv1 "k8s.io/api/rbac/v1"
-	"k8s.io/component-helpers/auth/rbac/validation"
 
 	"github.com/rbac-guardrails/rbac-guardrails/internal/drift"
 )
@@ -220,18 +219,9 @@ func (s *Snapshot) Any(binding drift.ObjectRef, subject rbacv1.Subject) bool {
 // Used implements drift.Usage: whether any request allowed through binding for
 // subject falls under rule.
 func (s *Snapshot) Used(binding drift.ObjectRef, subject rbacv1.Subject, rule rbacv1.PolicyRule) bool {
-	owner := []rbacv1.PolicyRule{rule}
-	for _, req := range s.byGrant[grantKey{binding, subject}] {
-		// A rule covers a request only if one of its verbs is the request's or "*":
-		// a cheap necessary condition before the real check.
-		if !slices.Contains(rule.Verbs, req.Verbs[0]) && !slices.Contains(rule.Verbs, rbacv1.VerbAll) {
-			continue
-		}
-		if ok, _ := validation.Covers(owner, []rbacv1.PolicyRule{req}); ok {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(s.byGrant[grantKey{binding, subject}], func(req rbacv1.PolicyRule) bool {
+		return drift.CoversRequest(rule, req)
+	})
 }
 
 var _ drift.Usage = (*Snapshot)(nil)

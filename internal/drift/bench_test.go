@@ -8,7 +8,6 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/component-helpers/auth/rbac/validation"
 
 	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
 )
@@ -208,20 +207,12 @@ func reportCPU(b *testing.B, start int64) {
 	}
 }
 
-// coversUsage answers Used as audit.Snapshot does: validation.Covers of the granted
+// coversUsage answers Used as audit.Snapshot does: CoversRequest of the granted
 // piece against each request recorded for the binding (two per binding here).
 type coversUsage map[ObjectRef][]rbacv1.PolicyRule
 
 func (u coversUsage) Used(b ObjectRef, _ rbacv1.Subject, rule rbacv1.PolicyRule) bool {
-	for _, req := range u[b] {
-		if !slices.Contains(rule.Verbs, req.Verbs[0]) && !slices.Contains(rule.Verbs, rbacv1.VerbAll) {
-			continue // audit.Snapshot's cheap necessary condition
-		}
-		if ok, _ := validation.Covers([]rbacv1.PolicyRule{rule}, []rbacv1.PolicyRule{req}); ok {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(u[b], func(req rbacv1.PolicyRule) bool { return CoversRequest(rule, req) })
 }
 
 func (u coversUsage) Any(b ObjectRef, _ rbacv1.Subject) bool { return len(u[b]) > 0 }

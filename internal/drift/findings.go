@@ -37,17 +37,28 @@ var typeSeverity = map[v1alpha1.FindingType]v1alpha1.Severity{
 // namespace, name, guardrail and subject; the message breaks remaining ties so the
 // order is total.
 func CompareFindings(a, b *Finding) int {
-	if c := cmpInt(sevRank(a.Severity), sevRank(b.Severity)); c != 0 {
-		return c
-	}
-	if c := cmpInt(typRank(a.Type), typRank(b.Type)); c != 0 {
-		return c
-	}
-	for _, p := range [...][2]string{{a.Object.Kind, b.Object.Kind}, {a.Object.Namespace, b.Object.Namespace},
-		{a.Object.Name, b.Object.Name}, {string(a.Guardrail), string(b.Guardrail)}} {
-		if c := strings.Compare(p[0], p[1]); c != 0 {
+	// Sorting thousands of findings mostly compares equal types: skip the ranks then.
+	if a.Severity != b.Severity {
+		if c := cmpInt(sevRank(a.Severity), sevRank(b.Severity)); c != 0 {
 			return c
 		}
+	}
+	if a.Type != b.Type {
+		if c := cmpInt(typRank(a.Type), typRank(b.Type)); c != 0 {
+			return c
+		}
+	}
+	if c := strings.Compare(a.Object.Kind, b.Object.Kind); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.Object.Namespace, b.Object.Namespace); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.Object.Name, b.Object.Name); c != 0 {
+		return c
+	}
+	if c := strings.Compare(string(a.Guardrail), string(b.Guardrail)); c != 0 {
+		return c
 	}
 	if c := compareOptional(a.Subject, b.Subject, compareSubjects); c != 0 {
 		return c

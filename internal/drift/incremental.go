@@ -37,12 +37,15 @@ type Evaluator struct {
 	grants     map[ObjectRef][]*entry  // role -> bindings granting it to a ceiling subject
 	missing    map[ObjectRef][]Finding // one-element slices, so sorted can point into them
 	cache      caches
-	scratch    []Finding  // check's buffer
-	arena      []Finding  // findings checked while previewing, reused by the next Preview
-	proposed   entry      // the object a Preview puts in, until its undo takes it out
-	sorted     []*Finding // every finding, in CompareFindings order; points into entries and missing
-	pendingDel []*Finding // findings leaving sorted at the next flush
-	pendingAdd []*Finding // findings entering sorted at the next flush
+	scratch    []Finding // check's buffer
+	arena      []Finding // findings checked while previewing, reused by the next Preview
+	proposed   entry     // the object a Preview puts in, until its undo takes it out
+	loaded     []Finding // the chunk Load is filling
+	loading    bool
+	atoms      []rbacv1.PolicyRule // appendUnused's buffer
+	sorted     []*Finding          // every finding, in CompareFindings order; points into entries and missing
+	pendingDel []*Finding          // findings leaving sorted at the next flush
+	pendingAdd []*Finding          // findings entering sorted at the next flush
 	counts     v1alpha1.FindingCounts
 	changed    bool
 	// log holds the findings that entered and left since the last Changes; logFull
@@ -222,6 +225,7 @@ func (e *Evaluator) load(snap *Snapshot, indexed bool) {
 	// entries still in the map are indexed.
 	dups := len(e.objects) != len(slab)
 	total := 0
+	e.loading = true
 	for i := range slab {
 		ent := &slab[i]
 		if dups && e.objects[ent.ref] != ent {
@@ -237,6 +241,7 @@ func (e *Evaluator) load(snap *Snapshot, indexed bool) {
 		ent.findings = e.check(ent)
 		total += len(ent.findings)
 	}
+	e.loading, e.loaded = false, nil
 	for _, k := range e.nsDecl {
 		for ns := range e.namespaces {
 			e.refreshMissing(ObjectRef{k.kind, ns, k.name})
@@ -664,18 +669,31 @@ func (e *Evaluator) keep(out []Finding) []Finding {
 	switch {
 	case len(out) == 0:
 	case e.previewing:
-		if cap(e.arena)-len(e.arena) < len(out) {
-			e.arena = make([]Finding, 0, max(2*cap(e.arena), 64, len(out)))
-		}
-		n := len(e.arena)
-		e.arena = append(e.arena, out...)
-		kept = e.arena[n : n+len(out) : n+len(out)]
+		kept = carve(&e.arena, out, max(2*cap(e.arena), 64))
+	case e.loading:
+		// One allocation per chunk rather than per object; a chunk lives as long
+		// as any object still has its loaded findings.
+		kept = carve(&e.loaded, out, loadChunk)
 	default:
 		kept = slices.Clone(out)
 	}
 	clear(out) // hold no pointers into objects that may go away
 	e.scratch = out[:0]
 	return kept
+}
+
+const loadChunk = 1024
+
+// carve copies fs to the free tail of *buf, starting a new chunk of at least
+// chunk findings when it is full, and returns the copy, capped so appends to it
+// cannot reach the next carving.
+func carve(buf *[]Finding, fs []Finding, chunk int) []Finding {
+	if cap(*buf)-len(*buf) < len(fs) {
+		*buf = make([]Finding, 0, max(chunk, len(fs)))
+	}
+	n := len(*buf)
+	*buf = append(*buf, fs...)
+	return (*buf)[n : n+len(fs) : n+len(fs)]
 }
 
 // beyond returns the rules a binding grants beyond ceiling ci, or nil when its role

@@ -2,6 +2,7 @@ package drift
 
 import (
 	"slices"
+	"strings"
 
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/component-helpers/auth/rbac/validation"
@@ -59,12 +60,13 @@ func (e *Evaluator) appendUnused(out []Finding, ent, role *entry) []Finding {
 			Subject: subject, Rules: hit.all, roleRef: ent.roleRef, rulesText: &hit.text,
 			unused: int32(len(hit.atoms)), granted: int32(len(hit.atoms))}
 		if idx == nil || idx.Any(ent.ref, *subject) {
-			var unused []rbacv1.PolicyRule
+			unused := e.atoms[:0]
 			for _, a := range hit.atoms {
 				if !e.usage.Used(ent.ref, *subject, a) {
 					unused = append(unused, a)
 				}
 			}
+			e.atoms = unused[:0]
 			if len(unused) == 0 {
 				continue
 			}
@@ -90,4 +92,40 @@ func (e *Evaluator) SetUsage(u Usage) bool {
 	}
 	e.flush()
 	return e.changed
+}
+
+// CoversRequest reports whether rule covers one request as the audit log records it
+// (one verb, and one resource or URL), as validation.Covers decides. Cheap necessary
+// conditions reject most pairs first: usage checks ask it for every granted piece.
+func CoversRequest(rule, req rbacv1.PolicyRule) bool {
+	if !hasAllOrStar(rule.Verbs, req.Verbs) {
+		return false
+	}
+	if len(req.NonResourceURLs) == 0 && (!hasAllOrStar(rule.APIGroups, req.APIGroups) || !mayCoverResources(rule.Resources, req.Resources)) {
+		return false
+	}
+	ok, _ := validation.Covers([]rbacv1.PolicyRule{rule}, []rbacv1.PolicyRule{req})
+	return ok
+}
+
+// hasAllOrStar: set holds "*" or every element of want.
+func hasAllOrStar(set, want []string) bool {
+	if slices.Contains(set, "*") {
+		return true
+	}
+	for _, w := range want {
+		if !slices.Contains(set, w) {
+			return false
+		}
+	}
+	return true
+}
+
+// mayCoverResources is false only when no resource of set can cover want: neither
+// named nor matched by a wildcard ("*", or "*/sub" for a subresource).
+func mayCoverResources(set, want []string) bool {
+	if hasAllOrStar(set, want) {
+		return true
+	}
+	return slices.ContainsFunc(set, func(s string) bool { return strings.HasPrefix(s, "*/") })
 }

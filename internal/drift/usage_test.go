@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/component-helpers/auth/rbac/validation"
 
 	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
 )
@@ -156,5 +157,44 @@ func TestSetUsageEqualsFresh(t *testing.T) {
 				t.Fatalf("round %d step %d: unused count %d, want %d", round, step, c.Unused, wc.Unused)
 			}
 		}
+	}
+}
+
+// TestCoversRequestEqualsCovers: the pre-checks never change validation.Covers'
+// answer, over rules and requests drawn from names, wildcards and subresources.
+func TestCoversRequestEqualsCovers(t *testing.T) {
+	rng := rand.New(rand.NewSource(5))
+	pick := func(from ...string) []string {
+		var out []string
+		for _, s := range from {
+			if rng.Intn(3) == 0 {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	one := func(from ...string) []string { return []string{from[rng.Intn(len(from))]} }
+	covered := 0
+	for i := 0; i < 20000; i++ {
+		rule := rbacv1.PolicyRule{Verbs: pick("get", "list", "*"), APIGroups: pick("", "apps", "*"),
+			Resources: pick("pods", "pods/log", "*/scale", "deployments/scale", "*"), ResourceNames: pick("a")}
+		req := rbacv1.PolicyRule{Verbs: one("get", "list"), APIGroups: one("", "apps"), Resources: one("pods", "pods/log", "deployments/scale")}
+		if rng.Intn(4) == 0 {
+			req.ResourceNames = one("a", "b")
+		}
+		if rng.Intn(5) == 0 {
+			rule = rbacv1.PolicyRule{Verbs: pick("get", "*"), NonResourceURLs: pick("/healthz", "/metrics*", "*")}
+			req = rbacv1.PolicyRule{Verbs: one("get", "post"), NonResourceURLs: one("/healthz", "/metrics/x", "/api")}
+		}
+		want, _ := validation.Covers([]rbacv1.PolicyRule{rule}, []rbacv1.PolicyRule{req})
+		if got := CoversRequest(rule, req); got != want {
+			t.Fatalf("CoversRequest(%v, %v) = %v, validation.Covers says %v", rule, req, got, want)
+		}
+		if want {
+			covered++
+		}
+	}
+	if covered < 1000 {
+		t.Fatalf("only %d of 20000 pairs covered: the draw exercises too little", covered)
 	}
 }
