@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# make demo: runs the operator on a throwaway control plane, applies a baseline and
-# matching RBAC, tampers with it step by step, and restores it. Exits 0 when every
+# make demo: runs the operator on a throwaway control plane with its admission
+# webhooks, applies a baseline and matching RBAC, tampers with it step by step, and
+# restores it. Exits 0 when every
 # step behaved as expected; leaves no process or file behind.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -12,7 +13,7 @@ go build -o bin/localcp ./hack/localcp
 log="$(mktemp -t rbac-guardrails-demo-XXXXXX.log)"
 status=0
 KUBEBUILDER_ASSETS="$assets" KUBECTL="$assets/kubectl" DEMO_LOG="$log" \
-	bin/localcp -- 'exec hack/demo/steps.sh' || status=$?
+	bin/localcp -webhook-dir config/webhook -- 'exec hack/demo/steps.sh' || status=$?
 if [ "$status" = 0 ]; then
 	rm -f "$log"
 else

@@ -30,14 +30,23 @@ expect() {
 	results+=("FAIL  $step (InSync=$got, findings: $types)")
 }
 
-banner "Start the operator"
-bin/rbac-guardrails --enable-webhooks=false --journal-namespace=default --metrics-bind-address=0 --health-probe-bind-address="127.0.0.1:$LOCAL_PROBE_PORT" >"$DEMO_LOG" 2>&1 &
+# The operator runs as its own user; the admission webhooks judge everyone else,
+# except members of the break-glass group.
+banner "Start the operator and its admission webhooks"
+KUBECONFIG="$OPERATOR_KUBECONFIG" bin/rbac-guardrails --journal-namespace=default --metrics-bind-address=0 \
+	--health-probe-bind-address="127.0.0.1:$LOCAL_PROBE_PORT" \
+	--webhook-host="$LOCAL_WEBHOOK_HOST" --webhook-port="$LOCAL_WEBHOOK_PORT" --webhook-cert-dir="$LOCAL_WEBHOOK_CERT_DIR" \
+	--webhook-exempt-users=rbac-guardrails-operator --webhook-exempt-groups=demo:break-glass >"$DEMO_LOG" 2>&1 &
 manager=$!
 trap 'kill $manager 2>/dev/null; wait $manager 2>/dev/null || true' EXIT
 
 banner "Apply the team-payments baseline and the RBAC it declares"
 kubectl apply -f hack/demo/team-payments-rbac.yaml
-kubectl apply -f config/samples/team-namespace.yaml
+# RoleBaselines are admitted only once the webhook serves (failurePolicy Fail).
+for _ in $(seq 1 100); do
+	kubectl apply -f config/samples/team-namespace.yaml 2>/dev/null && break
+	sleep 0.2
+done
 expect True "" "baseline matches the live RBAC: InSync"
 show
 
@@ -72,10 +81,24 @@ kubectl delete rolebinding oops -n payments
 expect True "" "restored RBAC: InSync again"
 show
 
-banner "Enforce: switch the baseline to Enforce mode and tamper again"
+banner "Enforce: switch the baseline to Enforce mode; the webhook refuses the same tamper"
 kubectl patch rolebaseline "$baseline" --type=merge -p '{"spec":{"mode":"Enforce"}}'
-kubectl patch role app-developer -n payments --type=json \
-	-p '[{"op":"add","path":"/rules/-","value":{"apiGroups":[""],"resources":["secrets"],"verbs":["get","list"]}}]'
+secrets='[{"op":"add","path":"/rules/-","value":{"apiGroups":[""],"resources":["secrets"],"verbs":["get","list"]}}]'
+denied=""
+for _ in $(seq 1 50); do # until the webhook has the Enforce spec
+	if ! out=$(kubectl patch role app-developer -n payments --type=json -p "$secrets" 2>&1); then
+		denied=$out
+		break
+	fi
+	kubectl apply -f hack/demo/team-payments-rbac.yaml >/dev/null # it landed: put it back and retry
+	sleep 0.1
+done
+echo "$denied"
+if [[ "$denied" == *"forbids this change"* ]]; then results+=("ok    Enforce webhook refused the added rule"); else results+=("FAIL  Enforce webhook did not refuse the added rule"); fi
+
+banner "Break-glass: an on-call engineer in the exempt group makes the change; the controller reverts it"
+kubectl --as=oncall@example.com --as-group=system:masters --as-group=demo:break-glass \
+	patch role app-developer -n payments --type=json -p "$secrets"
 reverted=""
 for _ in $(seq 1 100); do
 	if ! kubectl get role app-developer -n payments -o jsonpath='{.rules[*].resources}' | grep -q secrets; then
