@@ -647,16 +647,21 @@ func (e *Evaluator) check(ent *entry) []Finding {
 		out = append(out, checkUnexpected(ent.ref))
 	}
 	out = append(out, checkBindingGuardrails(&e.policy, ent)...)
+	if len(ent.reach) == 0 && e.usage == nil {
+		return e.keep(out)
+	}
+	role := e.objects[ent.grantKey()]
+	if role == nil || role.binding {
+		return e.keep(out) // the role does not exist: it grants nothing
+	}
 	for i := range ent.reach {
 		r := &ent.reach[i]
-		if hit := e.beyond(r.ceiling, ent); hit != nil && len(hit.beyond) > 0 {
+		if hit := e.beyond(r.ceiling, ent, role); len(hit.beyond) > 0 {
 			out = append(out, checkCeiling(&e.ceil.list[r.ceiling], &r.via, ent, hit))
 		}
 	}
 	if e.usage != nil {
-		if role := e.objects[ent.grantKey()]; role != nil && !role.binding {
-			out = e.appendUnused(out, ent, role)
-		}
+		out = e.appendUnused(out, ent, role)
 	}
 	return e.keep(out)
 }
@@ -696,13 +701,8 @@ func carve(buf *[]Finding, fs []Finding, chunk int) []Finding {
 	return (*buf)[n : n+len(fs) : n+len(fs)]
 }
 
-// beyond returns the rules a binding grants beyond ceiling ci, or nil when its role
-// does not exist.
-func (e *Evaluator) beyond(ci int, ent *entry) *ceilHit {
-	role := e.objects[ent.grantKey()]
-	if role == nil || role.binding {
-		return nil
-	}
+// beyond returns the rules a binding grants through role beyond ceiling ci.
+func (e *Evaluator) beyond(ci int, ent, role *entry) *ceilHit {
 	key := ceilKey{ci, e.ruleHash(role), ent.ref.Kind == KindRoleBinding}
 	if hit := e.cache.ceil[key]; hit != nil && rulesEqual(hit.rules, role.rules) {
 		return hit
