@@ -114,7 +114,7 @@ func main() {
 	flag.StringVar(&opts.webhooks.serviceAccount, "service-account-name", envOr("SERVICE_ACCOUNT_NAME", "rbac-guardrails-controller-manager"),
 		"The operator's ServiceAccount, in the POD_NAMESPACE namespace; exempt from the RBAC webhook so reverts are never blocked.")
 	opts.webhooks.podNamespace = envOr("POD_NAMESPACE", "rbac-guardrails-system")
-	bindAuditFlags(&opts.audit)
+	bindAuditFlags(flag.CommandLine, &opts.audit)
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()

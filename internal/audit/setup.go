@@ -37,16 +37,31 @@ type Options struct {
 	Namespace string
 	// FlushInterval is how often usage is written to the cluster; one minute when zero.
 	FlushInterval time.Duration
+
+	// ServiceName, when set, is the selector-less Service in ServiceNamespace whose
+	// EndpointSlice the leader points at PodIP and the WebhookAddr port (see Endpoint).
+	ServiceName      string
+	ServiceNamespace string
+	PodName          string
+	PodIP            string
 }
 
-// Enabled reports whether an intake is configured.
-func (o *Options) Enabled() bool { return o.WebhookAddr != "" || o.LogPath != "" }
+// Enabled reports whether an intake is configured. A ServiceName alone counts, so
+// that Setup reports the missing --audit-webhook-bind-address instead of ignoring it.
+func (o *Options) Enabled() bool {
+	return o.WebhookAddr != "" || o.LogPath != "" || o.ServiceName != ""
+}
 
-// Setup adds the configured intakes, feeding index, and the usage store to mgr. It
-// returns the usage aggregator and a channel closed once stored usage is loaded.
+// Setup adds the configured intakes, feeding index, the usage store and, with
+// ServiceName, the leader's Endpoint to mgr. It returns the usage aggregator and a
+// channel closed once stored usage is loaded.
 func Setup(mgr manager.Manager, o Options, index *Index) (*Aggregator, <-chan struct{}, error) {
 	if o.UsageWindow <= 0 {
 		return nil, nil, fmt.Errorf("--usage-window is %s: set a positive duration such as 720h", o.UsageWindow)
+	}
+	ep, err := NewEndpoint(mgr.GetClient(), o)
+	if err != nil {
+		return nil, nil, err
 	}
 	if o.MaxAccesses <= 0 {
 		o.MaxAccesses = 50000
@@ -65,6 +80,11 @@ func Setup(mgr manager.Manager, o Options, index *Index) (*Aggregator, <-chan st
 			return nil, nil, err
 		}
 		if err := mgr.Add(srv); err != nil {
+			return nil, nil, err
+		}
+	}
+	if ep != nil {
+		if err := mgr.Add(ep); err != nil {
 			return nil, nil, err
 		}
 	}
