@@ -161,7 +161,10 @@ func run(opts options) error {
 		HealthProbeBindAddress: opts.probeAddr,
 		LeaderElection:         opts.leaderElect,
 		LeaderElectionID:       "rbac-guardrails.guardrails.rbac-guardrails.io",
-		PprofBindAddress:       opts.pprofAddr,
+		// The process exits as soon as the manager stops, so a stopping leader can hand
+		// over at once: reverts, webhooks' feeds and audit routing move in ~2 s, not ~17 s.
+		LeaderElectionReleaseOnCancel: true,
+		PprofBindAddress:              opts.pprofAddr,
 		// Managed fields are most of an RBAC object's size and no check reads them.
 		Cache: cache.Options{DefaultTransform: cache.TransformStripManagedFields()},
 	})
