@@ -64,6 +64,15 @@ type grantHit struct {
 	atoms []rbacv1.PolicyRule
 	all   []rbacv1.PolicyRule
 	text  string
+	// partial holds, by the bit set of unused atoms (roles of at most 64 pieces),
+	// the compacted unused rules and their text: subjects that use the same few
+	// permissions of a shared role are the common case.
+	partial map[uint64]*unusedRules
+}
+
+type unusedRules struct {
+	rules []rbacv1.PolicyRule
+	text  string
 }
 
 // caches are per Evaluator; they are cleared when they outgrow the live state, so

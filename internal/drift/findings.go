@@ -38,16 +38,44 @@ var typeSeverity = map[v1alpha1.FindingType]v1alpha1.Severity{
 // order is total.
 func CompareFindings(a, b *Finding) int {
 	// Sorting thousands of findings mostly compares equal types: skip the ranks then.
-	if a.Severity != b.Severity {
-		if c := cmpInt(sevRank(a.Severity), sevRank(b.Severity)); c != 0 {
+	if a.Severity != b.Severity || a.Type != b.Type {
+		if c := cmpInt(rankOf(a), rankOf(b)); c != 0 {
 			return c
 		}
 	}
-	if a.Type != b.Type {
-		if c := cmpInt(typRank(a.Type), typRank(b.Type)); c != 0 {
-			return c
-		}
+	return compareSameRank(a, b)
+}
+
+// rankOf orders by severity, then type; below numRanks.
+func rankOf(f *Finding) int { return sevRank(f.Severity)*numTypes + typRank(f.Type) }
+
+const numTypes, numRanks = 11, 5 * 11
+
+// sortFindings sorts many findings in CompareFindings order: grouped by rank in one
+// pass, then each group sorted on the fields that remain.
+func sortFindings(fs []*Finding) {
+	var start [numRanks + 1]int
+	for _, f := range fs {
+		start[rankOf(f)+1]++
 	}
+	for r := 1; r <= numRanks; r++ {
+		start[r] += start[r-1]
+	}
+	grouped := make([]*Finding, len(fs))
+	next := start
+	for _, f := range fs {
+		r := rankOf(f)
+		grouped[next[r]] = f
+		next[r]++
+	}
+	for r := range numRanks {
+		slices.SortFunc(grouped[start[r]:start[r+1]], compareSameRank)
+	}
+	copy(fs, grouped)
+}
+
+// compareSameRank is CompareFindings for findings of equal severity and type.
+func compareSameRank(a, b *Finding) int {
 	if c := strings.Compare(a.Object.Kind, b.Object.Kind); c != 0 {
 		return c
 	}

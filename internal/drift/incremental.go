@@ -270,7 +270,7 @@ func (e *Evaluator) load(snap *Snapshot, indexed bool) {
 	for _, f := range e.missing {
 		all = append(all, &f[0])
 	}
-	slices.SortFunc(all, CompareFindings)
+	sortFindings(all)
 	e.sorted = all
 	e.counts = v1alpha1.FindingCounts{}
 	for _, f := range all {

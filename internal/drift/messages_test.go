@@ -1,6 +1,8 @@
 package drift
 
 import (
+	"fmt"
+	"math/rand"
 	"slices"
 	"strings"
 	"testing"
@@ -55,5 +57,30 @@ func TestDerivedMessages(t *testing.T) {
 	slices.Sort(want)
 	if !slices.Equal(msgs, want) {
 		t.Errorf("messages differ\ngot:\n  %s\nwant:\n  %s", strings.Join(msgs, "\n  "), strings.Join(want, "\n  "))
+	}
+}
+
+// TestSortFindingsEqualsCompare: the grouped sort gives CompareFindings' order.
+func TestSortFindingsEqualsCompare(t *testing.T) {
+	rng := rand.New(rand.NewSource(3))
+	sevs := []v1alpha1.Severity{v1alpha1.SeverityCritical, v1alpha1.SeverityHigh, v1alpha1.SeverityMedium, v1alpha1.SeverityLow, ""}
+	types := []v1alpha1.FindingType{v1alpha1.FindingMissing, v1alpha1.FindingRulesAdded, v1alpha1.FindingUnexpected,
+		v1alpha1.FindingExceedsCeiling, v1alpha1.FindingGuardrailViolation, v1alpha1.FindingUnusedPermission, "Other"}
+	for round := 0; round < 50; round++ {
+		var fs []*Finding
+		for i := 0; i < 300; i++ {
+			f := NewFinding(types[rng.Intn(len(types))], ObjectRef{KindRole, fmt.Sprint("ns", rng.Intn(3)), fmt.Sprint("r", rng.Intn(20))},
+				fmt.Sprint("m", rng.Intn(4)))
+			f.Severity = sevs[rng.Intn(len(sevs))]
+			fs = append(fs, &f)
+		}
+		want := slices.Clone(fs)
+		slices.SortStableFunc(want, CompareFindings)
+		sortFindings(fs)
+		for i := range fs {
+			if CompareFindings(fs[i], want[i]) != 0 {
+				t.Fatalf("round %d: position %d holds %s, want %s", round, i, describe(*fs[i]), describe(*want[i]))
+			}
+		}
 	}
 }

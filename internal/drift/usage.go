@@ -60,23 +60,52 @@ func (e *Evaluator) appendUnused(out []Finding, ent, role *entry) []Finding {
 			Subject: subject, Rules: hit.all, roleRef: ent.roleRef, rulesText: &hit.text,
 			unused: int32(len(hit.atoms)), granted: int32(len(hit.atoms))}
 		if idx == nil || idx.Any(ent.ref, *subject) {
-			unused := e.atoms[:0]
-			for _, a := range hit.atoms {
-				if !e.usage.Used(ent.ref, *subject, a) {
-					unused = append(unused, a)
-				}
-			}
-			e.atoms = unused[:0]
-			if len(unused) == 0 {
+			n, u := e.unusedOf(hit, ent.ref, *subject)
+			if n == 0 {
 				continue
 			}
-			if len(unused) < len(hit.atoms) {
-				f.Rules, f.rulesText, f.unused = compactRules(unused), nil, int32(len(unused))
+			if u != nil {
+				f.Rules, f.rulesText, f.unused = u.rules, &u.text, int32(n)
 			}
 		}
 		out = append(out, f)
 	}
 	return out
+}
+
+// unusedOf counts the atoms of hit that subject did not use through binding and,
+// when only some were unused, returns them compacted (cached by bit set for roles
+// of at most 64 pieces).
+func (e *Evaluator) unusedOf(hit *grantHit, binding ObjectRef, subject rbacv1.Subject) (int, *unusedRules) {
+	unused := e.atoms[:0]
+	var mask uint64
+	for i, a := range hit.atoms {
+		if !e.usage.Used(binding, subject, a) {
+			unused = append(unused, a)
+			if i < 64 {
+				mask |= 1 << i
+			}
+		}
+	}
+	e.atoms = unused[:0]
+	n := len(unused)
+	if n == 0 || n == len(hit.atoms) {
+		return n, nil
+	}
+	if len(hit.atoms) <= 64 {
+		if u := hit.partial[mask]; u != nil {
+			return n, u
+		}
+	}
+	rules := compactRules(unused)
+	u := &unusedRules{rules: rules, text: describeRules(rules)}
+	if len(hit.atoms) <= 64 {
+		if hit.partial == nil {
+			hit.partial = map[uint64]*unusedRules{}
+		}
+		hit.partial[mask] = u
+	}
+	return n, u
 }
 
 // SetUsage replaces the usage data (nil: none, so no UnusedPermission findings) and
