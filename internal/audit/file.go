@@ -99,10 +99,10 @@ func (fl *Follower) Start(ctx context.Context) error {
 			first = false
 		}
 		if fl.f != nil {
-			if err := fl.drain(buf); err != nil {
+			if err := fl.drain(ctx, buf); err != nil {
 				log.Error(err, "Reading the audit log")
 			}
-			fl.checkRotation(log.V(1).Info)
+			fl.checkRotation(ctx, buf, log.V(1).Info)
 		}
 		select {
 		case <-ctx.Done():
@@ -215,9 +215,10 @@ func (fl *Follower) openNext() error {
 	return fl.openAt(fl.Path, 0)
 }
 
-// drain reads the open file to its end, filing every complete line.
-func (fl *Follower) drain(buf []byte) error {
-	for {
+// drain reads the open file to its end, filing every complete line. It stops early
+// when ctx is done, so the last checkpoint, saved meanwhile, is at most one read behind.
+func (fl *Follower) drain(ctx context.Context, buf []byte) error {
+	for ctx.Err() == nil {
 		n, err := fl.f.Read(buf)
 		fl.offset += int64(n)
 		done := fl.done
@@ -232,6 +233,7 @@ func (fl *Follower) drain(buf []byte) error {
 			return err
 		}
 	}
+	return nil
 }
 
 // lines splits data into lines, keeping an incomplete last line for the next read.
@@ -281,7 +283,7 @@ func (fl *Follower) process(line []byte) {
 // checkRotation, at the end of the open file, moves on when the path names another
 // file (renamed away; the old one is drained already) or rewinds when the file
 // shrank below the offset (truncated).
-func (fl *Follower) checkRotation(logf func(string, ...any)) {
+func (fl *Follower) checkRotation(ctx context.Context, buf []byte, logf func(string, ...any)) {
 	info, err := os.Stat(fl.Path)
 	switch {
 	case err != nil && errors.Is(err, fs.ErrNotExist):
@@ -289,7 +291,11 @@ func (fl *Follower) checkRotation(logf func(string, ...any)) {
 	case err != nil:
 		return
 	case !os.SameFile(info, fl.info):
-		fl.drainAndClose()
+		_ = fl.drain(ctx, buf)
+		if ctx.Err() != nil {
+			return // stopping: the rest is read after the restart
+		}
+		fl.closeDrained()
 		if err := fl.openNext(); err == nil {
 			logf("Audit log rotated; reading the next file", "file", fl.f.Name())
 		}
@@ -302,9 +308,8 @@ func (fl *Follower) checkRotation(logf func(string, ...any)) {
 	}
 }
 
-func (fl *Follower) drainAndClose() {
-	buf := make([]byte, 64<<10)
-	_ = fl.drain(buf)
+// closeDrained closes a file read to its end that the writer has left.
+func (fl *Follower) closeDrained() {
 	if len(fl.pending) > 0 {
 		// The writer moved on: the last line of the old file will never complete.
 		eventsDropped.WithLabelValues(DropMalformedLine).Inc()

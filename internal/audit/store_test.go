@@ -28,7 +28,7 @@ func TestFlushSavesCheckpointAfterUsage(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = fl.f.Close() }()
-	if err := fl.drain(make([]byte, 4096)); err != nil {
+	if err := fl.drain(context.Background(), make([]byte, 4096)); err != nil {
 		t.Fatal(err)
 	}
 
