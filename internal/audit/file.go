@@ -5,11 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
+	"sync"
 	"time"
 
+	"github.com/go-logr/logr"
 	auditv1 "k8s.io/apiserver/pkg/apis/audit/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 )
@@ -18,26 +21,37 @@ import (
 const DefaultMaxLine = 1 << 20
 
 // Follower follows the API server's JSON-lines audit log (--audit-log-path) like
-// tail -F: from the end of the file when it starts, across rotation by rename (it
-// drains the old file, then reads the new one from its start) and truncation (it
-// starts again from the top). Rotation is detected by polling, so a file truncated
-// and refilled past the old offset within one poll interval is read from that offset.
+// tail -F: across rotation by rename (it drains the old file, then reads the new one
+// from its start) and truncation (it starts again from the top). It starts where its
+// checkpoint says when that still fits the file (resume.go), else at the end of the
+// file. Rotation is detected by polling, so a file truncated and refilled past the
+// old offset within one poll interval is read from that offset.
 type Follower struct {
 	Path   string
 	Intake *Intake
 	// Poll is how often the file is checked at its end; 250ms when zero.
 	Poll time.Duration
-	// FromStart reads an existing file from its beginning instead of its end.
+	// FromStart reads an existing file from its beginning instead of its end when
+	// there is no usable checkpoint.
 	FromStart bool
 	// MaxLine bounds a line; DefaultMaxLine when zero.
 	MaxLine int
+	// Checkpoints, when set, keeps the checkpoint. The usage Store saves it, right
+	// after the usage of the lines before it.
+	Checkpoints Checkpointer
 
 	f       *os.File
 	info    os.FileInfo
 	offset  int64
+	done    int64 // just past the last complete line: where a restart would resume
 	pending []byte
 	skip    bool          // discarding the rest of an overlong line
+	next    []string      // rotated files left to read, oldest first, before Path
 	opened  chan struct{} // tests: closed when the file is first opened
+
+	mu    sync.Mutex
+	mark  *Checkpoint // after the last read; replaced, never changed
+	saved *Checkpoint
 }
 
 // Start follows the file until ctx is done.
@@ -54,16 +68,29 @@ func (fl *Follower) Start(ctx context.Context) error {
 			_ = fl.f.Close()
 		}
 	}()
+	cp, ok := fl.loadCheckpoint(ctx, log)
+	if !ok {
+		return nil
+	}
 	first := true
 	buf := make([]byte, 256<<10)
 	for {
 		if fl.f == nil {
-			if err := fl.open(!first || fl.FromStart); err != nil {
+			var err error
+			switch {
+			case first && cp != nil:
+				err = fl.resume(cp, log)
+			case first:
+				err = fl.open(fl.Path, fl.FromStart)
+			default:
+				err = fl.openNext()
+			}
+			if err != nil {
 				if !errors.Is(err, fs.ErrNotExist) {
 					log.Error(err, "Opening the audit log")
 				}
 			} else {
-				log.Info("Following the audit log", "offset", fl.offset)
+				log.Info("Following the audit log", "file", fl.f.Name(), "offset", fl.offset)
 				if fl.opened != nil {
 					close(fl.opened)
 					fl.opened = nil
@@ -72,10 +99,10 @@ func (fl *Follower) Start(ctx context.Context) error {
 			first = false
 		}
 		if fl.f != nil {
-			if err := fl.drain(buf); err != nil {
+			if err := fl.drain(ctx, buf); err != nil {
 				log.Error(err, "Reading the audit log")
 			}
-			fl.checkRotation(log.V(1).Info)
+			fl.checkRotation(ctx, buf, log.V(1).Info)
 		}
 		select {
 		case <-ctx.Done():
@@ -85,32 +112,120 @@ func (fl *Follower) Start(ctx context.Context) error {
 	}
 }
 
-func (fl *Follower) open(fromStart bool) error {
-	f, err := os.Open(fl.Path)
+// loadCheckpoint reads the stored checkpoint, retrying while the store cannot be
+// read: lines written meanwhile are still in the file. It returns nil when there is
+// none or it is unreadable, and false when ctx ended first.
+func (fl *Follower) loadCheckpoint(ctx context.Context, log logr.Logger) (*Checkpoint, bool) {
+	if fl.Checkpoints == nil {
+		return nil, true
+	}
+	for {
+		data, found, err := fl.Checkpoints.Load(ctx)
+		if err == nil && !found {
+			log.Info("No audit log checkpoint yet; following the log from "+fl.fallbackStart(), "checkpoint", fl.Checkpoints.String())
+			return nil, true
+		}
+		if err == nil {
+			cp, err := decodeCheckpoint(data)
+			if err != nil {
+				log.Error(err, "Ignoring the unreadable audit log checkpoint; following the log from "+fl.fallbackStart()+", the next checkpoint replaces it",
+					"checkpoint", fl.Checkpoints.String())
+				return nil, true
+			}
+			return cp, true
+		}
+		log.Error(err, "Reading the audit log checkpoint; retrying", "checkpoint", fl.Checkpoints.String())
+		select {
+		case <-ctx.Done():
+			return nil, false
+		case <-time.After(5 * time.Second):
+		}
+	}
+}
+
+// resume opens the checkpointed file at its offset or, when it cannot, says why and
+// opens the log as without a checkpoint.
+func (fl *Follower) resume(cp *Checkpoint, log logr.Logger) error {
+	r, why := resumeFrom(cp, fl.Path)
+	if why == "" {
+		if err := fl.openAt(r.name, r.offset); err != nil {
+			why = err.Error()
+		}
+	}
+	if why != "" {
+		log.Info("Not resuming from the audit log checkpoint; following the log from "+fl.fallbackStart(),
+			"reason", why, "checkpoint", fl.Checkpoints.String(), "file", cp.File, "offset", cp.Offset)
+		return fl.open(fl.Path, fl.FromStart)
+	}
+	fl.next = r.then
+	fl.mu.Lock()
+	fl.saved = cp
+	fl.mu.Unlock()
+	log.Info("Resuming the audit log from its checkpoint", "file", r.name, "offset", r.offset, "rotatedFilesAfter", len(r.then))
+	return nil
+}
+
+// fallbackStart is where the log is read from without a usable checkpoint, for logs.
+func (fl *Follower) fallbackStart() string {
+	if fl.FromStart {
+		return "its start"
+	}
+	return "its end"
+}
+
+// open opens name from its start or its end.
+func (fl *Follower) open(name string, fromStart bool) error {
+	if fromStart {
+		return fl.openAt(name, 0)
+	}
+	return fl.openAt(name, -1)
+}
+
+// openAt opens name at offset; at its end when offset is negative.
+func (fl *Follower) openAt(name string, offset int64) error {
+	f, err := os.Open(name)
 	if err != nil {
 		return err
 	}
 	info, err := f.Stat()
+	if err == nil && offset < 0 {
+		offset = info.Size()
+	}
+	if err == nil {
+		_, err = f.Seek(offset, io.SeekStart)
+	}
 	if err != nil {
 		_ = f.Close()
 		return err
 	}
-	fl.f, fl.info, fl.offset, fl.pending, fl.skip = f, info, 0, fl.pending[:0], false
-	if !fromStart {
-		fl.offset = info.Size()
-		if _, err := f.Seek(fl.offset, io.SeekStart); err != nil {
-			return err
-		}
-	}
+	fl.f, fl.info, fl.offset, fl.done, fl.pending, fl.skip = f, info, offset, offset, fl.pending[:0], false
+	fl.remember()
 	return nil
 }
 
-// drain reads the open file to its end, filing every complete line.
-func (fl *Follower) drain(buf []byte) error {
-	for {
+// openNext opens the next rotated file left to read, or else Path, from its start.
+func (fl *Follower) openNext() error {
+	for len(fl.next) > 0 {
+		name := fl.next[0]
+		fl.next = fl.next[1:]
+		if err := fl.openAt(name, 0); err == nil {
+			return nil
+		} // else deleted by rotation meanwhile: its lines are gone
+	}
+	return fl.openAt(fl.Path, 0)
+}
+
+// drain reads the open file to its end, filing every complete line. It stops early
+// when ctx is done, so the last checkpoint, saved meanwhile, is at most one read behind.
+func (fl *Follower) drain(ctx context.Context, buf []byte) error {
+	for ctx.Err() == nil {
 		n, err := fl.f.Read(buf)
 		fl.offset += int64(n)
+		done := fl.done
 		fl.lines(buf[:n])
+		if fl.done != done {
+			fl.remember()
+		}
 		if errors.Is(err, io.EOF) || n == 0 {
 			return nil
 		}
@@ -118,6 +233,7 @@ func (fl *Follower) drain(buf []byte) error {
 			return err
 		}
 	}
+	return nil
 }
 
 // lines splits data into lines, keeping an incomplete last line for the next read.
@@ -136,6 +252,7 @@ func (fl *Follower) lines(data []byte) {
 		}
 		line := data[:i]
 		data = data[i+1:]
+		fl.done = fl.offset - int64(len(data)) // past this line, which is filed before anyone reads done
 		if fl.skip {
 			fl.skip = false
 			continue
@@ -163,10 +280,10 @@ func (fl *Follower) process(line []byte) {
 	fl.Intake.Process(&ev)
 }
 
-// checkRotation, at the end of the open file, reopens the path when it names
-// another file (renamed away; the old one is drained already) or rewinds when the
-// file shrank below the offset (truncated).
-func (fl *Follower) checkRotation(logf func(string, ...any)) {
+// checkRotation, at the end of the open file, moves on when the path names another
+// file (renamed away; the old one is drained already) or rewinds when the file
+// shrank below the offset (truncated).
+func (fl *Follower) checkRotation(ctx context.Context, buf []byte, logf func(string, ...any)) {
 	info, err := os.Stat(fl.Path)
 	switch {
 	case err != nil && errors.Is(err, fs.ErrNotExist):
@@ -174,28 +291,67 @@ func (fl *Follower) checkRotation(logf func(string, ...any)) {
 	case err != nil:
 		return
 	case !os.SameFile(info, fl.info):
-		fl.drainAndClose()
-		logf("Audit log rotated; reading the new file")
-		if err := fl.open(true); err != nil {
-			fl.f = nil
+		_ = fl.drain(ctx, buf)
+		if ctx.Err() != nil {
+			return // stopping: the rest is read after the restart
+		}
+		fl.closeDrained()
+		if err := fl.openNext(); err == nil {
+			logf("Audit log rotated; reading the next file", "file", fl.f.Name())
 		}
 	case info.Size() < fl.offset:
 		logf("Audit log truncated; reading from the start")
 		if _, err := fl.f.Seek(0, io.SeekStart); err == nil {
-			fl.offset, fl.pending, fl.skip = 0, fl.pending[:0], false
+			fl.offset, fl.done, fl.pending, fl.skip = 0, 0, fl.pending[:0], false
+			fl.remember()
 		}
 	}
 }
 
-func (fl *Follower) drainAndClose() {
-	buf := make([]byte, 64<<10)
-	_ = fl.drain(buf)
+// closeDrained closes a file read to its end that the writer has left.
+func (fl *Follower) closeDrained() {
 	if len(fl.pending) > 0 {
 		// The writer moved on: the last line of the old file will never complete.
 		eventsDropped.WithLabelValues(DropMalformedLine).Inc()
 	}
 	_ = fl.f.Close()
 	fl.f = nil
+}
+
+// remember records the position after the last complete line as the next checkpoint.
+func (fl *Follower) remember() {
+	if fl.Checkpoints == nil {
+		return
+	}
+	fp, err := fingerprint(fl.f, fl.done)
+	if err != nil {
+		return // keep the previous mark: resuming there only replays more
+	}
+	cp := &Checkpoint{Path: fl.Path, File: fileID(fl.info), Offset: fl.done, Fingerprint: fp}
+	fl.mu.Lock()
+	fl.mark = cp
+	fl.mu.Unlock()
+}
+
+// position returns the checkpoint to save, nil when it is saved already.
+func (fl *Follower) position() *Checkpoint {
+	fl.mu.Lock()
+	defer fl.mu.Unlock()
+	if fl.mark == nil || fl.saved != nil && *fl.mark == *fl.saved {
+		return nil
+	}
+	return fl.mark
+}
+
+// save stores cp, a position returned earlier.
+func (fl *Follower) save(ctx context.Context, cp *Checkpoint) error {
+	if err := fl.Checkpoints.Save(ctx, cp.encode()); err != nil {
+		return fmt.Errorf("saving the audit log checkpoint in %s: %w", fl.Checkpoints, err)
+	}
+	fl.mu.Lock()
+	fl.saved = cp
+	fl.mu.Unlock()
+	return nil
 }
 
 // NeedLeaderElection: only the leader keeps usage and attribution.

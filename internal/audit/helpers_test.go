@@ -2,8 +2,16 @@ package audit
 
 import (
 	"encoding/json"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
+	"github.com/go-logr/logr/funcr"
 	authnv1 "k8s.io/api/authentication/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -49,3 +57,56 @@ func eventList(evs ...auditv1.Event) []byte {
 }
 
 func timeMinutes(m int) time.Duration { return time.Duration(m) * time.Minute }
+
+// logLines collects what the follower logs.
+type logLines struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *logLines) logger() logr.Logger {
+	return funcr.New(func(prefix, args string) {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		l.lines = append(l.lines, prefix+" "+args)
+	}, funcr.Options{Verbosity: 1})
+}
+
+func (l *logLines) has(s string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.ContainsFunc(l.lines, func(line string) bool { return strings.Contains(line, s) })
+}
+
+// appendEvents appends an update of Role n/r per audit ID to the file name.
+func appendEvents(t *testing.T, name string, ids ...string) {
+	t.Helper()
+	evs := make([]auditv1.Event, len(ids))
+	for i, id := range ids {
+		evs[i] = event(id, "alice", "update", rbacGroup, "roles", "n", "r", t0)
+	}
+	appendLines(t, name, evs...)
+}
+
+func appendLines(t *testing.T, name string, evs ...auditv1.Event) {
+	t.Helper()
+	f, err := os.OpenFile(name, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = f.Close() }()
+	for i := range evs {
+		b, _ := json.Marshal(&evs[i])
+		if _, err := f.Write(append(b, '\n')); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func ids(prefix string, from, to int) []string {
+	var out []string
+	for i := from; i <= to; i++ {
+		out = append(out, fmt.Sprintf("%s%02d", prefix, i))
+	}
+	return out
+}

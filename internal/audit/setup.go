@@ -33,9 +33,10 @@ type Options struct {
 	UsageWindow time.Duration
 	// MaxAccesses bounds the distinct accesses kept; 50000 when zero.
 	MaxAccesses int
-	// Namespace holds the usage ConfigMaps.
+	// Namespace holds the usage ConfigMaps and the log follower's checkpoint.
 	Namespace string
-	// FlushInterval is how often usage is written to the cluster; one minute when zero.
+	// FlushInterval is how often usage, then the log follower's checkpoint, is written
+	// to the cluster; one minute when zero.
 	FlushInterval time.Duration
 
 	// ServiceName, when set, is the selector-less Service in ServiceNamespace whose
@@ -89,7 +90,9 @@ func Setup(mgr manager.Manager, o Options, index *Index) (*Aggregator, <-chan st
 		}
 	}
 	if o.LogPath != "" {
-		if err := mgr.Add(&Follower{Path: o.LogPath, Intake: in}); err != nil {
+		store.Follower = &Follower{Path: o.LogPath, Intake: in, Checkpoints: &ConfigMapCheckpoints{
+			Client: mgr.GetClient(), Reader: mgr.GetAPIReader(), Namespace: o.Namespace, Name: CheckpointConfigMap}}
+		if err := mgr.Add(store.Follower); err != nil {
 			return nil, nil, err
 		}
 	}

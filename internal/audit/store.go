@@ -46,6 +46,9 @@ type Store struct {
 	Interval  time.Duration
 	// Loaded is closed once stored usage is loaded; the usage is incomplete before.
 	Loaded chan struct{}
+	// Follower, when set, has its checkpoint saved after each flush that saved all
+	// usage, so the checkpoint never runs ahead of the usage of the lines before it.
+	Follower *Follower
 }
 
 // NeedLeaderElection: one writer.
@@ -114,7 +117,8 @@ func (s *Store) Load(ctx context.Context) error {
 	return nil
 }
 
-// Flush writes the days that changed and deletes the days that left the window.
+// Flush writes the days that changed and deletes the days that left the window, then
+// the log follower's checkpoint.
 func (s *Store) Flush(ctx context.Context) error {
 	var errs []error
 	for _, d := range s.Usage.Prune() {
@@ -122,6 +126,12 @@ func (s *Store) Flush(ctx context.Context) error {
 		if err := s.Client.Delete(ctx, cm); client.IgnoreNotFound(err) != nil {
 			errs = append(errs, err)
 		}
+	}
+	// Taken before the usage: the usage saved then covers every line before it, and a
+	// crash replays the lines after it instead of losing their usage.
+	var pos *Checkpoint
+	if s.Follower != nil {
+		pos = s.Follower.position()
 	}
 	for d, recs := range s.Usage.takeDirty() {
 		var err error
@@ -134,6 +144,9 @@ func (s *Store) Flush(ctx context.Context) error {
 			s.Usage.markDirty(d)
 			errs = append(errs, err)
 		}
+	}
+	if len(errs) == 0 && pos != nil {
+		return s.Follower.save(ctx, pos)
 	}
 	return errors.Join(errs...)
 }

@@ -53,6 +53,8 @@ var (
 	token     = "audit-test-token"
 	caPEM     []byte
 	certDir   string
+	// auditLogPath is where the API server also writes its audit log.
+	auditLogPath string
 )
 
 // usageNamespace holds the usage ConfigMaps in these tests.
@@ -110,6 +112,8 @@ current-context: default
 	// The sample policy users are told to install.
 	args.Set("audit-policy-file", filepath.Join("..", "..", "config", "audit", "policy.yaml"))
 	args.Set("audit-webhook-config-file", webhookConfig)
+	auditLogPath = filepath.Join(dir, "audit.log")
+	args.Set("audit-log-path", auditLogPath)
 	// Long enough that the watch event of a change always comes first and its audit
 	// event second, so the tests exercise the late attribution path.
 	args.Set("audit-webhook-batch-max-wait", "1s")
@@ -138,6 +142,15 @@ var auditOpts audit.Options
 // startManager runs the manager as main.go wires it with the audit intake, and
 // returns a function that stops it and waits until it has stopped.
 func startManager(cfg *rest.Config) func() {
+	mgr := newManager(cfg)
+	src := newSources()
+	addIntake(mgr, src, auditOpts)
+	addControllers(mgr, src)
+	return run(mgr)
+}
+
+// newManager makes a manager configured as main.go does.
+func newManager(cfg *rest.Config) ctrl.Manager {
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:     scheme,
 		Metrics:    metricsserver.Options{BindAddress: "0"},
@@ -145,11 +158,24 @@ func startManager(cfg *rest.Config) func() {
 		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
 	})
 	Expect(err).NotTo(HaveOccurred())
+	return mgr
+}
+
+func newSources() *controllers.AuditSources {
 	src := controllers.NewAuditSources(16, 1000, nil, nil)
 	src.UsageRefresh = 200 * time.Millisecond
-	agg, loaded, err := audit.Setup(mgr, auditOpts, src.Index)
+	return src
+}
+
+// addIntake adds the audit intakes and the usage store, feeding src.
+func addIntake(mgr ctrl.Manager, src *controllers.AuditSources, o audit.Options) {
+	agg, loaded, err := audit.Setup(mgr, o, src.Index)
 	Expect(err).NotTo(HaveOccurred())
 	src.Usage, src.UsageLoaded = agg, loaded
+}
+
+// addControllers adds the RoleBaseline controller, reading who changed what from src.
+func addControllers(mgr ctrl.Manager, src *controllers.AuditSources) {
 	Expect((&controllers.RoleBaselineReconciler{
 		Client:           mgr.GetClient(),
 		APIReader:        mgr.GetAPIReader(),
@@ -158,7 +184,10 @@ func startManager(cfg *rest.Config) func() {
 		JournalNamespace: usageNamespace,
 		Audit:            src,
 	}).SetupWithManager(mgr)).To(Succeed())
+}
 
+// run starts mgr and returns a function that stops it and waits until it has stopped.
+func run(mgr ctrl.Manager) func() {
 	mctx, mcancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {

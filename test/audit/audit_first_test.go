@@ -1,0 +1,92 @@
+package audit
+
+import (
+	"net"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	eventsv1 "k8s.io/api/events/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	v1 "github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
+	"github.com/rbac-guardrails/rbac-guardrails/controllers"
+	"github.com/rbac-guardrails/rbac-guardrails/internal/drift"
+)
+
+var _ = Describe("Audit event before the watch event", func() {
+	It("names the user in the finding and the event when the intake heard of the change before the controller saw the object", func() {
+		// The intake alone, as in a manager whose controllers have not started or
+		// synced yet: the audit event is all there is of the change.
+		stopManager()
+		src := newSources()
+		intake := newManager(cfg)
+		addIntake(intake, src, auditOpts)
+		stopIntake := run(intake)
+		var stopControllers func()
+		stopManager = func() {
+			if stopControllers != nil {
+				stopControllers()
+			}
+			stopIntake()
+		}
+		DeferCleanup(func() {
+			stopManager()
+			stopManager = startManager(cfg)
+		})
+		Eventually(func() error {
+			c, err := net.Dial("tcp", auditOpts.WebhookAddr)
+			if err == nil {
+				_ = c.Close()
+			}
+			return err
+		}).Should(Succeed())
+
+		ns := createNamespace()
+		readPods := rule("", "pods", "get", "list")
+		rb := baseline(ns, v1.DesiredRole{Kind: v1.KindRole, Name: "app", Rules: []v1.PolicyRule{apiRule(readPods)}})
+		creator := unique("role-creator")
+		Expect(k8sClient.Create(ctx, &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: creator},
+			Rules: []rbacv1.PolicyRule{rule(rbacv1.GroupName, "roles", "create", "escalate")}})).To(Succeed())
+		Expect(k8sClient.Create(ctx, &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: creator},
+			RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: creator},
+			Subjects: []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: "carol"}}})).To(Succeed())
+		Expect(userClient("carol").Create(ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "app"},
+			Rules: []rbacv1.PolicyRule{readPods, rule("", "secrets", "get")}})).To(Succeed())
+		ref := drift.ObjectRef{Kind: drift.KindRole, Namespace: ns, Name: "app"}
+		Eventually(func() []string {
+			var users []string
+			for _, w := range src.Index.History(ref) {
+				users = append(users, w.User)
+			}
+			return users
+		}).Should(ContainElement("carol"))
+
+		// Only now does a controller see the role, in its first list.
+		ctrls := newManager(cfg)
+		addControllers(ctrls, src)
+		stopControllers = run(ctrls)
+
+		Eventually(func(g Gomega) {
+			f := finding(status(rb.Name), v1.FindingRulesAdded, "Role", ns, "app")
+			g.Expect(f).NotTo(BeNil())
+			g.Expect(f.ChangedBy).To(Equal("carol"))
+			g.Expect(f.ChangedAt).NotTo(BeNil())
+		}).Should(Succeed())
+		Eventually(func(g Gomega) {
+			var list eventsv1.EventList
+			g.Expect(k8sClient.List(ctx, &list, client.InNamespace(ns), client.MatchingFieldsSelector{Selector: fields.AndSelectors(
+				fields.OneTermEqualSelector("regarding.kind", "Role"), fields.OneTermEqualSelector("regarding.name", "app"))})).To(Succeed())
+			var notes []string
+			for _, e := range list.Items {
+				notes = append(notes, e.Reason+": "+e.Note)
+			}
+			// Named in the first report, not in a later ChangeAttributed event.
+			g.Expect(notes).To(ContainElement(And(HavePrefix(v1.ReasonDriftDetected+": RoleBaseline "+rb.Name+": "),
+				ContainSubstring(" (changed by carol at "))))
+			g.Expect(notes).NotTo(ContainElement(HavePrefix(controllers.ReasonChangeAttributed)))
+		}).Should(Succeed())
+	})
+})
