@@ -181,7 +181,7 @@ func (e *Evaluator) load(snap *Snapshot, indexed bool) {
 	}
 	// Only what kept admits gets an entry, so count first: a slab sized for the whole
 	// cluster would hold its capacity for the Evaluator's life.
-	keep := 0
+	keep, bindings := 0, 0
 	for i := range snap.Roles {
 		if e.kept(ObjectRef{KindRole, snap.Roles[i].Namespace, ""}) {
 			keep++
@@ -189,12 +189,16 @@ func (e *Evaluator) load(snap *Snapshot, indexed bool) {
 	}
 	for i := range snap.RoleBindings {
 		if e.kept(ObjectRef{KindRoleBinding, snap.RoleBindings[i].Namespace, ""}) {
-			keep++
+			bindings++
 		}
 	}
-	keep += len(snap.ClusterRoles)
 	if e.scope.clusterScoped {
-		keep += len(snap.ClusterRoleBindings)
+		bindings += len(snap.ClusterRoleBindings)
+	}
+	keep += bindings + len(snap.ClusterRoles)
+	if indexed && e.usage != nil {
+		// With usage every in-scope binding is indexed by the role it grants.
+		e.grants = make(map[ObjectRef][]*entry, bindings)
 	}
 	slab := make([]entry, 0, keep)
 	e.objects = make(map[ObjectRef]*entry, keep)
@@ -273,8 +277,13 @@ func (e *Evaluator) load(snap *Snapshot, indexed bool) {
 	sortFindings(all)
 	e.sorted = all
 	e.counts = v1alpha1.FindingCounts{}
-	for _, f := range all {
-		addCount(&e.counts, f.Type, 1)
+	for i := 0; i < len(all); { // sorted, so each type comes in runs
+		j := i + 1
+		for j < len(all) && all[j].Type == all[i].Type {
+			j++
+		}
+		addCount(&e.counts, all[i].Type, int32(j-i))
+		i = j
 	}
 	e.changed = false
 	e.logAdded, e.logRemoved, e.logFull = nil, nil, true
@@ -507,8 +516,9 @@ func (e *Evaluator) indexGrant(ent *entry) {
 		return
 	}
 	k := ent.grantKey()
-	ent.grantPos = int32(len(e.grants[k]))
-	e.grants[k] = append(e.grants[k], ent)
+	list := e.grants[k]
+	ent.grantPos = int32(len(list))
+	e.grants[k] = append(list, ent)
 }
 
 func (e *Evaluator) unindexGrant(ent *entry) {
