@@ -5,11 +5,8 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	eventsv1 "k8s.io/api/events/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/fields"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1 "github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
 	"github.com/rbac-guardrails/rbac-guardrails/controllers"
@@ -69,20 +66,9 @@ var _ = Describe("Audit event before the watch event", func() {
 		addControllers(ctrls, src)
 		stopControllers = run(ctrls)
 
+		expectChangedBy(rb.Name, ns, "app", "carol")
 		Eventually(func(g Gomega) {
-			f := finding(status(rb.Name), v1.FindingRulesAdded, "Role", ns, "app")
-			g.Expect(f).NotTo(BeNil())
-			g.Expect(f.ChangedBy).To(Equal("carol"))
-			g.Expect(f.ChangedAt).NotTo(BeNil())
-		}).Should(Succeed())
-		Eventually(func(g Gomega) {
-			var list eventsv1.EventList
-			g.Expect(k8sClient.List(ctx, &list, client.InNamespace(ns), client.MatchingFieldsSelector{Selector: fields.AndSelectors(
-				fields.OneTermEqualSelector("regarding.kind", "Role"), fields.OneTermEqualSelector("regarding.name", "app"))})).To(Succeed())
-			var notes []string
-			for _, e := range list.Items {
-				notes = append(notes, e.Reason+": "+e.Note)
-			}
+			notes := roleEventNotes(g, ns, "app")
 			// Named in the first report, not in a later ChangeAttributed event.
 			g.Expect(notes).To(ContainElement(And(HavePrefix(v1.ReasonDriftDetected+": RoleBaseline "+rb.Name+": "),
 				ContainSubstring(" (changed by carol at "))))

@@ -78,6 +78,29 @@ func finding(st *v1.RoleBaselineStatus, t v1.FindingType, kind, ns, name string)
 	return nil
 }
 
+// expectChangedBy waits until baseline's RulesAdded finding on Role ns/name names user.
+func expectChangedBy(baseline, ns, name, user string) {
+	GinkgoHelper()
+	Eventually(func(g Gomega) {
+		f := finding(status(baseline), v1.FindingRulesAdded, "Role", ns, name)
+		g.Expect(f).NotTo(BeNil())
+		g.Expect(f.ChangedBy).To(Equal(user))
+		g.Expect(f.ChangedAt).NotTo(BeNil())
+	}).Should(Succeed())
+}
+
+// roleEventNotes lists "reason: note" of the events about Role ns/name.
+func roleEventNotes(g Gomega, ns, name string) []string {
+	var list eventsv1.EventList
+	g.Expect(k8sClient.List(ctx, &list, client.InNamespace(ns), client.MatchingFieldsSelector{Selector: fields.AndSelectors(
+		fields.OneTermEqualSelector("regarding.kind", "Role"), fields.OneTermEqualSelector("regarding.name", name))})).To(Succeed())
+	var notes []string
+	for _, e := range list.Items {
+		notes = append(notes, e.Reason+": "+e.Note)
+	}
+	return notes
+}
+
 func apiRule(r rbacv1.PolicyRule) v1.PolicyRule {
 	return v1.PolicyRule{APIGroups: r.APIGroups, Resources: r.Resources, Verbs: r.Verbs}
 }
@@ -141,20 +164,9 @@ var _ = Describe("Audit intake", Ordered, func() {
 		role.Rules = append(role.Rules, rule("", "secrets", "get"))
 		Expect(alice.Update(ctx, role)).To(Succeed())
 
+		expectChangedBy(rb.Name, ns, "app", "alice")
 		Eventually(func(g Gomega) {
-			f := finding(status(rb.Name), v1.FindingRulesAdded, "Role", ns, "app")
-			g.Expect(f).NotTo(BeNil())
-			g.Expect(f.ChangedBy).To(Equal("alice"))
-			g.Expect(f.ChangedAt).NotTo(BeNil())
-		}).Should(Succeed())
-		Eventually(func(g Gomega) {
-			var list eventsv1.EventList
-			g.Expect(k8sClient.List(ctx, &list, client.InNamespace(ns), client.MatchingFieldsSelector{Selector: fields.AndSelectors(
-				fields.OneTermEqualSelector("regarding.kind", "Role"), fields.OneTermEqualSelector("regarding.name", "app"))})).To(Succeed())
-			var notes []string
-			for _, e := range list.Items {
-				notes = append(notes, e.Reason+": "+e.Note)
-			}
+			notes := roleEventNotes(g, ns, "app")
 			g.Expect(notes).To(ContainElement(ContainSubstring("changed by alice")))
 			// The audit batch waits up to 1s, the watch event does not: the finding was
 			// reported first and attributed when the audit event came.

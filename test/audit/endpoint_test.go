@@ -1,7 +1,6 @@
 package audit
 
 import (
-	"context"
 	"errors"
 	"io"
 	"os"
@@ -93,18 +92,7 @@ func startLeader(ns string, c client.Client, podIP, podName string) func() {
 	Expect(err).NotTo(HaveOccurred())
 	ep.Resync = 200 * time.Millisecond
 	Expect(mgr.Add(ep)).To(Succeed())
-
-	mctx, mcancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer GinkgoRecover()
-		defer close(done)
-		Expect(mgr.Start(mctx)).To(Succeed())
-	}()
-	return func() {
-		mcancel()
-		<-done
-	}
+	return run(mgr)
 }
 
 // namespacedRoleClient is a client for a user holding, in ns, exactly the rules of the
