@@ -188,8 +188,11 @@ func (fl *Follower) openAt(name string, offset int64) error {
 		return err
 	}
 	info, err := f.Stat()
+	midLine := false
 	if err == nil && offset < 0 {
 		offset = info.Size()
+		// Starting at the end of a line being written: its rest is no line of its own.
+		midLine = offset > 0 && !endsLine(f, offset)
 	}
 	if err == nil {
 		_, err = f.Seek(offset, io.SeekStart)
@@ -198,9 +201,16 @@ func (fl *Follower) openAt(name string, offset int64) error {
 		_ = f.Close()
 		return err
 	}
-	fl.f, fl.info, fl.offset, fl.done, fl.pending, fl.skip = f, info, offset, offset, fl.pending[:0], false
+	fl.f, fl.info, fl.offset, fl.done, fl.pending, fl.skip = f, info, offset, offset, fl.pending[:0], midLine
 	fl.remember()
 	return nil
+}
+
+// endsLine reports whether the byte before offset is a newline.
+func endsLine(f *os.File, offset int64) bool {
+	b := make([]byte, 1)
+	_, err := f.ReadAt(b, offset-1)
+	return err != nil || b[0] == '\n'
 }
 
 // openNext opens the next rotated file left to read, or else Path, from its start.

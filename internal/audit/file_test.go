@@ -117,3 +117,34 @@ func TestFollowerRotation(t *testing.T) {
 		t.Errorf("malformed lines counted %v, want 1", got)
 	}
 }
+
+// TestFollowerStartsMidLine: started at the end of a log whose last line is still being
+// written, the follower skips that line's rest instead of counting it malformed.
+func TestFollowerStartsMidLine(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.log")
+	appendEvents(t, path, "old")
+	line, _ := json.Marshal(event("cut", "alice", "update", rbacGroup, "roles", "n", "r", t0))
+	half := len(line) / 2
+	appendRaw(t, path, line[:half])
+	malformed := testutil.ToFloat64(eventsDropped.WithLabelValues(DropMalformedLine))
+
+	run := startFollower(t, path, &memCheckpoints{}, &logLines{})
+	appendRaw(t, path, append(line[half:], '\n'))
+	appendEvents(t, path, "a01")
+	run.expect(t, []string{"a01"})
+	if got := testutil.ToFloat64(eventsDropped.WithLabelValues(DropMalformedLine)) - malformed; got != 0 {
+		t.Errorf("%v lines counted malformed, want 0", got)
+	}
+}
+
+func appendRaw(t *testing.T, name string, b []byte) {
+	t.Helper()
+	f, err := os.OpenFile(name, os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = f.Close() }()
+	if _, err := f.Write(b); err != nil {
+		t.Fatal(err)
+	}
+}
