@@ -210,10 +210,10 @@ type Snapshot struct {
 // Accesses is how many distinct accesses the snapshot holds.
 func (s *Snapshot) Accesses() int { return s.accesses }
 
-// Any reports whether any request was recorded for subject through binding; the
-// engine skips the per-rule questions for grants never used at all.
-func (s *Snapshot) Any(binding drift.ObjectRef, subject rbacv1.Subject) bool {
-	return len(s.byGrant[grantKey{binding, subject}]) > 0
+// Requests implements drift.UsageRequests: the requests recorded for subject
+// through binding, so the engine looks each grant up once.
+func (s *Snapshot) Requests(binding drift.ObjectRef, subject rbacv1.Subject) []rbacv1.PolicyRule {
+	return s.byGrant[grantKey{binding, subject}]
 }
 
 // Used implements drift.Usage: whether any request allowed through binding for
@@ -224,4 +224,7 @@ func (s *Snapshot) Used(binding drift.ObjectRef, subject rbacv1.Subject, rule rb
 	})
 }
 
-var _ drift.Usage = (*Snapshot)(nil)
+var (
+	_ drift.Usage         = (*Snapshot)(nil)
+	_ drift.UsageRequests = (*Snapshot)(nil)
+)

@@ -226,15 +226,22 @@ func reportCPU(b *testing.B, start int64) {
 	}
 }
 
-// coversUsage answers Used as audit.Snapshot does: CoversRequest of the granted
-// piece against each request recorded for the binding (two per binding here).
-type coversUsage map[ObjectRef][]rbacv1.PolicyRule
+// coversUsage is usage as audit.Snapshot holds it: the requests recorded per
+// (binding, subject), answered through Requests.
+type coversUsage map[usageKey][]rbacv1.PolicyRule
 
-func (u coversUsage) Used(b ObjectRef, _ rbacv1.Subject, rule rbacv1.PolicyRule) bool {
-	return slices.ContainsFunc(u[b], func(req rbacv1.PolicyRule) bool { return CoversRequest(rule, req) })
+type usageKey struct {
+	binding ObjectRef
+	subject rbacv1.Subject
 }
 
-func (u coversUsage) Any(b ObjectRef, _ rbacv1.Subject) bool { return len(u[b]) > 0 }
+func (u coversUsage) Requests(b ObjectRef, s rbacv1.Subject) []rbacv1.PolicyRule {
+	return u[usageKey{b, s}]
+}
+
+func (u coversUsage) Used(b ObjectRef, s rbacv1.Subject, rule rbacv1.PolicyRule) bool {
+	return slices.ContainsFunc(u[usageKey{b, s}], func(req rbacv1.PolicyRule) bool { return CoversRequest(rule, req) })
+}
 
 // BenchmarkEvaluateWithUsage is BenchmarkEvaluate with usage data: every in-scope
 // binding is also checked for unused permissions; a quarter of the bindings were
@@ -248,7 +255,10 @@ func BenchmarkEvaluateWithUsage(b *testing.B) {
 				continue // most grants are never used at all
 			}
 			ref := ObjectRef{KindRoleBinding, rb.Namespace, rb.Name}
-			usage[ref] = []rbacv1.PolicyRule{pr(ss(""), ss("pods"), ss("get")), pr(ss(""), ss("configmaps"), ss("list"))}
+			for _, s := range rb.Subjects {
+				usage[usageKey{ref, normalizeSubject(s, rb.Namespace)}] = []rbacv1.PolicyRule{pr(ss(""), ss("pods"), ss("get")),
+					pr(ss(""), ss("configmaps"), ss("list"))}
+			}
 		}
 		benchEvaluate(b, spec, snap, usage)
 	}

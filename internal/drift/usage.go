@@ -17,6 +17,14 @@ type usageIndex interface {
 	Any(binding ObjectRef, subject rbacv1.Subject) bool
 }
 
+// UsageRequests is an optional Usage method, preferred over Used and Any: the
+// requests recorded for subject through binding (each one verb and one resource or
+// URL), none when the grant was never used. The engine then looks usage up once per
+// (binding, subject) and matches every granted piece with CoversRequest.
+type UsageRequests interface {
+	Requests(binding ObjectRef, subject rbacv1.Subject) []rbacv1.PolicyRule
+}
+
 // appendUnused: the pieces of the rules a binding grants one subject that the usage
 // data never saw used through that binding. One advisory finding per (binding,
 // subject) with unused pieces, appended to out.
@@ -36,6 +44,7 @@ func (e *Evaluator) appendUnused(out []Finding, ent, role *entry) []Finding {
 	if len(hit.atoms) == 0 {
 		return out
 	}
+	lister, _ := e.usage.(UsageRequests)
 	idx, _ := e.usage.(usageIndex)
 	var seen map[subjectKey]bool // for long subject lists; short ones are scanned
 	if len(ent.subjects) > 8 {
@@ -59,14 +68,23 @@ func (e *Evaluator) appendUnused(out []Finding, ent, role *entry) []Finding {
 		f := Finding{Type: v1alpha1.FindingUnusedPermission, Object: ent.ref, Severity: typeSeverity[v1alpha1.FindingUnusedPermission],
 			Subject: subject, Rules: hit.all, roleRef: ent.roleRef, rulesText: &hit.text,
 			unused: int32(len(hit.atoms)), granted: int32(len(hit.atoms))}
-		if idx == nil || idx.Any(ent.ref, *subject) {
-			n, u := e.unusedOf(hit, ent.ref, *subject)
-			if n == 0 {
+		var reqs []rbacv1.PolicyRule
+		switch {
+		case lister != nil:
+			if reqs = lister.Requests(ent.ref, *subject); len(reqs) == 0 {
+				out = append(out, f) // never used
 				continue
 			}
-			if u != nil {
-				f.Rules, f.rulesText, f.unused = u.rules, &u.text, int32(n)
-			}
+		case idx != nil && !idx.Any(ent.ref, *subject):
+			out = append(out, f)
+			continue
+		}
+		n, u := e.unusedOf(hit, ent.ref, *subject, reqs)
+		if n == 0 {
+			continue
+		}
+		if u != nil {
+			f.Rules, f.rulesText, f.unused = u.rules, &u.text, int32(n)
 		}
 		out = append(out, f)
 	}
@@ -75,12 +93,18 @@ func (e *Evaluator) appendUnused(out []Finding, ent, role *entry) []Finding {
 
 // unusedOf counts the atoms of hit that subject did not use through binding and,
 // when only some were unused, returns them compacted (cached by bit set for roles
-// of at most 64 pieces).
-func (e *Evaluator) unusedOf(hit *grantHit, binding ObjectRef, subject rbacv1.Subject) (int, *unusedRules) {
+// of at most 64 pieces). reqs, when given, are the requests recorded for the grant.
+func (e *Evaluator) unusedOf(hit *grantHit, binding ObjectRef, subject rbacv1.Subject, reqs []rbacv1.PolicyRule) (int, *unusedRules) {
+	used := func(a rbacv1.PolicyRule) bool {
+		if reqs != nil {
+			return slices.ContainsFunc(reqs, func(r rbacv1.PolicyRule) bool { return CoversRequest(a, r) })
+		}
+		return e.usage.Used(binding, subject, a)
+	}
 	unused := e.atoms[:0]
 	var mask uint64
 	for i, a := range hit.atoms {
-		if !e.usage.Used(binding, subject, a) {
+		if !used(a) {
 			unused = append(unused, a)
 			if i < 64 {
 				mask |= 1 << i
