@@ -127,14 +127,18 @@ func (g *Aggregator) Snapshot() *Snapshot {
 	oldest := dayOf(g.now().Add(-g.window))
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	s := &Snapshot{byGrant: map[grantKey][]rbacv1.PolicyRule{}}
+	s := &Snapshot{byBinding: map[drift.ObjectRef]map[rbacv1.Subject][]rbacv1.PolicyRule{}}
 	for key, st := range g.entries {
 		if unixDay(st.last) < oldest {
 			continue
 		}
 		a := accessOf(key)
-		k := grantKey{a.Grant.Binding, a.Grant.Subject}
-		s.byGrant[k] = append(s.byGrant[k], a.requested())
+		bySubject := s.byBinding[a.Grant.Binding]
+		if bySubject == nil {
+			bySubject = map[rbacv1.Subject][]rbacv1.PolicyRule{}
+			s.byBinding[a.Grant.Binding] = bySubject
+		}
+		bySubject[a.Grant.Subject] = append(bySubject[a.Grant.Subject], a.requested())
 		s.accesses++
 	}
 	if s.accesses == 0 {
@@ -196,15 +200,12 @@ func (a *Access) requested() rbacv1.PolicyRule {
 	return r
 }
 
-type grantKey struct {
-	binding drift.ObjectRef
-	subject rbacv1.Subject
-}
-
-// Snapshot is immutable usage data; it implements drift.Usage.
+// Snapshot is immutable usage data; it implements drift.Usage. Requests are kept by
+// binding, then subject: most bindings a baseline asks about were never used, and
+// the binding alone answers for them.
 type Snapshot struct {
-	byGrant  map[grantKey][]rbacv1.PolicyRule
-	accesses int
+	byBinding map[drift.ObjectRef]map[rbacv1.Subject][]rbacv1.PolicyRule
+	accesses  int
 }
 
 // Accesses is how many distinct accesses the snapshot holds.
@@ -213,13 +214,13 @@ func (s *Snapshot) Accesses() int { return s.accesses }
 // Requests implements drift.UsageRequests: the requests recorded for subject
 // through binding, so the engine looks each grant up once.
 func (s *Snapshot) Requests(binding drift.ObjectRef, subject rbacv1.Subject) []rbacv1.PolicyRule {
-	return s.byGrant[grantKey{binding, subject}]
+	return s.byBinding[binding][subject]
 }
 
 // Used implements drift.Usage: whether any request allowed through binding for
 // subject falls under rule.
 func (s *Snapshot) Used(binding drift.ObjectRef, subject rbacv1.Subject, rule rbacv1.PolicyRule) bool {
-	return slices.ContainsFunc(s.byGrant[grantKey{binding, subject}], func(req rbacv1.PolicyRule) bool {
+	return slices.ContainsFunc(s.Requests(binding, subject), func(req rbacv1.PolicyRule) bool {
 		return drift.CoversRequest(rule, req)
 	})
 }

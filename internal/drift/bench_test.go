@@ -226,21 +226,14 @@ func reportCPU(b *testing.B, start int64) {
 	}
 }
 
-// coversUsage is usage as audit.Snapshot holds it: the requests recorded per
-// (binding, subject), answered through Requests.
-type coversUsage map[usageKey][]rbacv1.PolicyRule
+// coversUsage is usage as audit.Snapshot holds it: the requests recorded per binding,
+// then subject, answered through Requests.
+type coversUsage map[ObjectRef]map[rbacv1.Subject][]rbacv1.PolicyRule
 
-type usageKey struct {
-	binding ObjectRef
-	subject rbacv1.Subject
-}
-
-func (u coversUsage) Requests(b ObjectRef, s rbacv1.Subject) []rbacv1.PolicyRule {
-	return u[usageKey{b, s}]
-}
+func (u coversUsage) Requests(b ObjectRef, s rbacv1.Subject) []rbacv1.PolicyRule { return u[b][s] }
 
 func (u coversUsage) Used(b ObjectRef, s rbacv1.Subject, rule rbacv1.PolicyRule) bool {
-	return slices.ContainsFunc(u[usageKey{b, s}], func(req rbacv1.PolicyRule) bool { return CoversRequest(rule, req) })
+	return slices.ContainsFunc(u[b][s], func(req rbacv1.PolicyRule) bool { return CoversRequest(rule, req) })
 }
 
 // BenchmarkEvaluateWithUsage is BenchmarkEvaluate with usage data: every in-scope
@@ -255,8 +248,9 @@ func BenchmarkEvaluateWithUsage(b *testing.B) {
 				continue // most grants are never used at all
 			}
 			ref := ObjectRef{KindRoleBinding, rb.Namespace, rb.Name}
+			usage[ref] = map[rbacv1.Subject][]rbacv1.PolicyRule{}
 			for _, s := range rb.Subjects {
-				usage[usageKey{ref, normalizeSubject(s, rb.Namespace)}] = []rbacv1.PolicyRule{pr(ss(""), ss("pods"), ss("get")),
+				usage[ref][normalizeSubject(s, rb.Namespace)] = []rbacv1.PolicyRule{pr(ss(""), ss("pods"), ss("get")),
 					pr(ss(""), ss("configmaps"), ss("list"))}
 			}
 		}
