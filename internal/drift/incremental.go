@@ -453,8 +453,11 @@ func (e *Evaluator) put(ent *entry) {
 // other objects whose findings read it.
 func (e *Evaluator) roleChanged(ref ObjectRef) {
 	e.cache.trim(4096 + 2*len(e.objects))
-	for _, b := range e.grants[ref] {
-		e.refresh(b)
+	// Backwards: a binding that left the scope removes itself from this very list by
+	// swapping the last one into its place, and the last one was already refreshed.
+	bs := e.grants[ref]
+	for i := len(bs) - 1; i >= 0; i-- {
+		e.refresh(bs[i])
 	}
 }
 

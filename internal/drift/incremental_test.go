@@ -3,6 +3,12 @@ package drift
 import (
 	"math/rand"
 	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
 )
 
 func randomBytes(rng *rand.Rand, n int) []byte {
@@ -133,5 +139,38 @@ func sortedRefs(w world) func(func(ObjectRef) bool) {
 				return
 			}
 		}
+	}
+}
+
+// TestNamespaceLeavesScopeWithSharedRole: a namespace leaving the scope drops its Role
+// before the bindings that grant it, and each of those bindings leaves the grant index
+// while the Role's bindings are being re-checked.
+func TestNamespaceLeavesScopeWithSharedRole(t *testing.T) {
+	gold := &metav1.LabelSelector{MatchLabels: map[string]string{"tier": "gold"}}
+	for name, usage := range map[string]Usage{"with usage": usedSet{}, "with a ceiling": nil} {
+		t.Run(name, func(t *testing.T) {
+			spec := v1alpha1.RoleBaselineSpec{Scope: v1alpha1.Scope{NamespaceSelector: gold}, Guardrails: noGuardrails}
+			if usage == nil {
+				spec.Subjects = []v1alpha1.SubjectCeiling{{Subject: v1alpha1.Subject{Kind: v1alpha1.SubjectUser, Name: "u"}}}
+			}
+			e, err := NewEvaluator(&spec, usage)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ref := roleRef("Role", "r")
+			e.Load(&Snapshot{Namespaces: []corev1.Namespace{namespace("a", "tier", "gold")},
+				Roles: []rbacv1.Role{role("a", "r", readPods)},
+				RoleBindings: []rbacv1.RoleBinding{roleBinding("a", "b1", ref, user("u")), roleBinding("a", "b2", ref, user("u")),
+					roleBinding("a", "b3", ref, user("u"))}})
+			if e.Len() != 3 {
+				t.Fatalf("%d findings before, want one per binding: %v", e.Len(), describeAll(e.Findings()))
+			}
+			if _, err := e.Upsert(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "a"}}); err != nil {
+				t.Fatal(err)
+			}
+			if e.Len() != 0 {
+				t.Fatalf("findings left after the namespace left the scope: %v", describeAll(e.Findings()))
+			}
+		})
 	}
 }
