@@ -41,26 +41,35 @@ func (r *RoleBaselineReconciler) Preview(obj client.Object, deleted bool) []Base
 	if _, ok := drift.RefOf(obj); !ok {
 		return nil
 	}
-	h := r.hub
-	h.mu.RLock()
 	buf := verdictBuffers.Get().(*[]BaselineVerdict)
-	found := (*buf)[:0]
-	for name, st := range h.baselines {
-		st.mu.Lock()
-		fs, err := st.eval.Preview(obj, deleted)
-		spec := st.eval.Spec()
-		st.mu.Unlock()
-		if err == nil && len(fs) > 0 {
-			found = append(found, BaselineVerdict{Baseline: name, Mode: modeOf(spec), Unmanaged: spec.Unmanaged, Findings: fs})
-		}
-	}
-	h.mu.RUnlock()
+	found := r.hub.preview(obj, deleted, (*buf)[:0])
 	out := slices.Clone(found)
 	clear(found)
 	*buf = found[:0]
 	verdictBuffers.Put(buf)
 	slices.SortFunc(out, func(a, b BaselineVerdict) int { return strings.Compare(a.Baseline, b.Baseline) })
 	return out
+}
+
+// preview appends to found the verdict of every baseline with new findings. The locks
+// are released by defer, so that a panic the webhook recovers from leaves none held.
+func (h *hub) preview(obj client.Object, deleted bool, found []BaselineVerdict) []BaselineVerdict {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	for name, st := range h.baselines {
+		fs, spec, err := st.preview(obj, deleted)
+		if err == nil && len(fs) > 0 {
+			found = append(found, BaselineVerdict{Baseline: name, Mode: modeOf(spec), Unmanaged: spec.Unmanaged, Findings: fs})
+		}
+	}
+	return found
+}
+
+func (st *baselineState) preview(obj client.Object, deleted bool) ([]drift.Finding, *v1.RoleBaselineSpec, error) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	fs, err := st.eval.Preview(obj, deleted)
+	return fs, st.eval.Spec(), err
 }
 
 // verdictBuffers collect Preview's verdicts, so that a change concerning many

@@ -34,7 +34,7 @@ func RefOf(obj runtime.Object) (ObjectRef, bool) {
 // Evaluator is left with the same findings as before: the change is applied
 // incrementally, diffed, and undone by the inverse Upsert or Delete (the engine's
 // state is a function of the object set), so the cost is that of two changes.
-// obj is kept by reference only until Preview returns.
+// The findings returned may point into obj: do not modify it while they are in use.
 func (e *Evaluator) Preview(obj runtime.Object, deleted bool) ([]Finding, error) {
 	ref, ok := RefOf(obj)
 	if !ok {

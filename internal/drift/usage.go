@@ -149,7 +149,9 @@ func (e *Evaluator) SetUsage(u Usage) bool {
 
 // CoversRequest reports whether rule covers one request as the audit log records it
 // (one verb, and one resource or URL), as validation.Covers decides. Cheap necessary
-// conditions reject most pairs first: usage checks ask it for every granted piece.
+// conditions reject most pairs first: usage checks ask it for every granted piece. A
+// request lacking its verb, group or resource is covered by nothing here, where
+// validation.Covers would accept it vacuously; audit intake never records one.
 func CoversRequest(rule, req rbacv1.PolicyRule) bool {
 	if !hasAllOrStar(rule.Verbs, req.Verbs) {
 		return false
