@@ -7,6 +7,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
 )
@@ -172,5 +173,45 @@ func TestNamespaceLeavesScopeWithSharedRole(t *testing.T) {
 				t.Fatalf("findings left after the namespace left the scope: %v", describeAll(e.Findings()))
 			}
 		})
+	}
+}
+
+// TestNamespaceChurnEqualsFull is TestIncrementalEqualsFull where it is hardest: the
+// scope selects namespaces by label, every in-scope binding is in the grant index
+// (usage data), and most changes relabel a namespace in or out of the selection.
+func TestNamespaceChurnEqualsFull(t *testing.T) {
+	rng := rand.New(rand.NewSource(7))
+	for round := 0; round < 150; round++ {
+		g := &gen{data: randomBytes(rng, 4096)}
+		spec := g.spec()
+		spec.Scope.Namespaces, spec.Scope.NamespaceSelector = nil, &metav1.LabelSelector{MatchLabels: map[string]string{"tier": "gold"}}
+		w := g.world(40)
+		e, err := NewEvaluator(&spec, hashUsage{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.Load(w.snapshot())
+		for step := 0; step < 30; step++ {
+			var o runtime.Object
+			if g.intn(3) == 0 {
+				o = g.object()
+			} else {
+				n := namespace(g.pick(genNamespaces), "tier", g.pick(genTiers))
+				o = &n
+			}
+			w[refOf(o)] = o
+			if _, err := e.Upsert(o); err != nil {
+				t.Fatal(err)
+			}
+			feed(t, e, w.objects())
+			want, err := Evaluate(&spec, w.snapshot(), hashUsage{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := e.Findings(); !findingsEqual(got, want) {
+				t.Fatalf("round %d step %d (upsert %s): incremental differs\nincremental:\n%v\nfull:\n%v",
+					round, step, refOf(o), describeAll(got), describeAll(want))
+			}
+		}
 	}
 }
