@@ -123,6 +123,17 @@ func boolPtr(b bool) *bool { return &b }
 
 // incremental builds an Evaluator for spec by upserting snap's objects one by one,
 // feeding namespaces as they become selected.
+// loaded returns an Evaluator of spec with usage, loaded from snap.
+func loaded(t testing.TB, spec *v1alpha1.RoleBaselineSpec, snap *Snapshot, usage Usage) *Evaluator {
+	t.Helper()
+	e, err := NewEvaluator(spec, usage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Load(snap)
+	return e
+}
+
 func incremental(t testing.TB, spec *v1alpha1.RoleBaselineSpec, snap *Snapshot) *Evaluator {
 	t.Helper()
 	e, err := NewEvaluator(spec, nil)

@@ -37,11 +37,7 @@ func TestIncrementalEqualsFull(t *testing.T) {
 		if round%2 == 1 {
 			usage = hashUsage{}
 		}
-		e, err := NewEvaluator(&spec, usage)
-		if err != nil {
-			t.Fatal(err)
-		}
-		e.Load(w.snapshot())
+		e := loaded(t, &spec, w.snapshot(), usage)
 		// tracked follows the findings through Changes alone, as the controller does.
 		tracked := map[string]int{}
 		if _, _, full := e.Changes(); !full {
@@ -54,14 +50,7 @@ func TestIncrementalEqualsFull(t *testing.T) {
 			var what string
 			if len(w) > 0 && g.intn(3) == 0 {
 				// Delete a random existing object.
-				i, target := g.intn(len(w)), ObjectRef{}
-				for ref := range sortedRefs(w) {
-					if i == 0 {
-						target = ref
-						break
-					}
-					i--
-				}
+				target := w.nth(g.intn(len(w)))
 				delete(w, target)
 				e.Delete(target)
 				what = "delete " + target.String()
@@ -127,20 +116,14 @@ func TestIncrementalEqualsFull(t *testing.T) {
 	}
 }
 
-// sortedRefs iterates a world's references in a fixed order.
-func sortedRefs(w world) func(func(ObjectRef) bool) {
+// nth returns the i-th of a world's references in a fixed order.
+func (w world) nth(i int) ObjectRef {
 	refs := make([]ObjectRef, 0, len(w))
 	for r := range w {
 		refs = append(refs, r)
 	}
 	sortRefs(refs)
-	return func(yield func(ObjectRef) bool) {
-		for _, r := range refs {
-			if !yield(r) {
-				return
-			}
-		}
-	}
+	return refs[i]
 }
 
 // TestNamespaceLeavesScopeWithSharedRole: a namespace leaving the scope drops its Role
@@ -186,11 +169,7 @@ func TestNamespaceChurnEqualsFull(t *testing.T) {
 		spec := g.spec()
 		spec.Scope.Namespaces, spec.Scope.NamespaceSelector = nil, &metav1.LabelSelector{MatchLabels: map[string]string{"tier": "gold"}}
 		w := g.world(40)
-		e, err := NewEvaluator(&spec, hashUsage{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		e.Load(w.snapshot())
+		e := loaded(t, &spec, w.snapshot(), hashUsage{})
 		for step := 0; step < 30; step++ {
 			var o runtime.Object
 			if g.intn(3) == 0 {

@@ -107,11 +107,17 @@ func TestPreviewEqualsFullDifference(t *testing.T) {
 		g := &gen{data: randomBytes(rng, 4096)}
 		spec := g.spec()
 		w := g.world(30)
-		e, err := NewEvaluator(&spec, nil)
-		if err != nil {
-			t.Fatal(err)
+		e := loaded(t, &spec, w.snapshot(), nil)
+		// commit makes the step's change for real.
+		commit := func(next world, obj runtime.Object, deleted bool) {
+			w = next
+			if deleted {
+				e.Delete(refOf(obj))
+			} else if _, err := e.Upsert(obj); err != nil {
+				t.Fatal(err)
+			}
+			feed(t, e, w.objects())
 		}
-		e.Load(w.snapshot())
 		for step := 0; step < 30; step++ {
 			before, err := Evaluate(&spec, w.snapshot(), nil)
 			if err != nil {
@@ -124,14 +130,7 @@ func TestPreviewEqualsFullDifference(t *testing.T) {
 			var obj runtime.Object
 			deleted := len(w) > 0 && g.intn(3) == 0
 			if deleted {
-				i := g.intn(len(w))
-				for ref := range sortedRefs(w) {
-					if i == 0 {
-						obj = w[ref]
-						break
-					}
-					i--
-				}
+				obj = w[w.nth(g.intn(len(w)))]
 				delete(next, refOf(obj))
 			} else {
 				obj = g.object()
@@ -142,13 +141,7 @@ func TestPreviewEqualsFullDifference(t *testing.T) {
 				if _, err := e.Preview(obj, deleted); err == nil {
 					t.Fatal("Preview of a namespace: want an error")
 				}
-				w = next
-				if deleted {
-					e.Delete(refOf(obj))
-				} else if _, err := e.Upsert(obj); err != nil {
-					t.Fatal(err)
-				}
-				feed(t, e, w.objects())
+				commit(next, obj, deleted)
 				continue
 			}
 			after, err := Evaluate(&spec, next.snapshot(), nil)
@@ -173,13 +166,7 @@ func TestPreviewEqualsFullDifference(t *testing.T) {
 			}
 			// Half the time the change really happens, so later previews start from varied states.
 			if g.bool() {
-				w = next
-				if deleted {
-					e.Delete(refOf(obj))
-				} else if _, err := e.Upsert(obj); err != nil {
-					t.Fatal(err)
-				}
-				feed(t, e, w.objects())
+				commit(next, obj, deleted)
 			}
 		}
 	}
@@ -211,11 +198,7 @@ func TestPreviewManyGrants(t *testing.T) {
 	for i := range 3 * recordScan {
 		snap.RoleBindings = append(snap.RoleBindings, roleBinding("team-a", fmt.Sprintf("ci-%03d", i), roleRef(KindClusterRole, "viewer"), user("ci")))
 	}
-	e, err := NewEvaluator(&spec, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.Load(&snap)
+	e := loaded(t, &spec, &snap, nil)
 	before := describeAll(e.Findings())
 	wide := clusterRole("viewer", readPods, pr(ss(""), ss("secrets"), ss("list")))
 	for range 2 { // twice: the second preview starts from the first one's undo

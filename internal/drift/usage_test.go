@@ -132,11 +132,7 @@ func TestSetUsageEqualsFresh(t *testing.T) {
 		g := &gen{data: randomBytes(rng, 4096)}
 		spec := g.spec()
 		w := g.world(30)
-		e, err := NewEvaluator(&spec, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		e.Load(w.snapshot())
+		e := loaded(t, &spec, w.snapshot(), nil)
 		for step, u := range []Usage{hashUsage{}, nil, usedSet{}, indexedSet{usedSet{}}, hashUsage{}} {
 			e.SetUsage(u)
 			o := g.object()
