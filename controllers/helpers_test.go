@@ -32,11 +32,6 @@ func rule(group, resource string, verbs ...string) rbacv1.PolicyRule {
 	return rbacv1.PolicyRule{APIGroups: []string{group}, Resources: []string{resource}, Verbs: verbs}
 }
 
-func apiRule(r rbacv1.PolicyRule) v1.PolicyRule {
-	return v1.PolicyRule{APIGroups: r.APIGroups, Resources: r.Resources, Verbs: r.Verbs,
-		ResourceNames: r.ResourceNames, NonResourceURLs: r.NonResourceURLs}
-}
-
 func group(name string) rbacv1.Subject {
 	return rbacv1.Subject{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: name}
 }

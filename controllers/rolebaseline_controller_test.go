@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1 "github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
+	"github.com/rbac-guardrails/rbac-guardrails/internal/drift"
 )
 
 var (
@@ -28,7 +29,7 @@ func teamBaseline(ns string) *v1.RoleBaseline {
 		Spec: v1.RoleBaselineSpec{
 			Scope:     v1.Scope{Namespaces: []string{ns}},
 			Unmanaged: v1.UnmanagedReport,
-			Roles:     []v1.DesiredRole{{Kind: v1.KindRole, Name: "app", Rules: []v1.PolicyRule{apiRule(readPods)}}},
+			Roles:     []v1.DesiredRole{{Kind: v1.KindRole, Name: "app", Rules: drift.ToAPIRules(readPods)}},
 			Bindings: []v1.DesiredBinding{{Kind: v1.KindRoleBinding, Name: "app-devs",
 				RoleRef: v1.RoleRef{Kind: v1.KindRole, Name: "app"}, Subjects: []v1.Subject{apiSubject(group("devs"))}}},
 		},
@@ -73,7 +74,7 @@ var _ = Describe("RoleBaseline controller", func() {
 		got := eventuallyStatus(rb.Name, hasFinding(v1.FindingRulesAdded, "Role", ns, "app"))
 		for _, f := range got.Status.Findings {
 			if f.Type == v1.FindingRulesAdded {
-				Expect(f.Rules).To(ConsistOf(apiRule(readSecrets)))
+				Expect(f.Rules).To(ConsistOf(drift.ToAPIRules(readSecrets)))
 				Expect(f.FirstSeen).NotTo(BeNil())
 			}
 		}
@@ -141,7 +142,7 @@ var _ = Describe("RoleBaseline controller", func() {
 			Spec: v1.RoleBaselineSpec{
 				Scope:      v1.Scope{Namespaces: []string{ns}},
 				Guardrails: v1.Guardrails{Set: v1.GuardrailSetNone},
-				Subjects:   []v1.SubjectCeiling{{Subject: apiSubject(sa), Rules: []v1.PolicyRule{apiRule(readPods)}}},
+				Subjects:   []v1.SubjectCeiling{{Subject: apiSubject(sa), Rules: drift.ToAPIRules(readPods)}},
 			},
 		}
 		Expect(k8sClient.Create(ctx, rb)).To(Succeed())
@@ -152,7 +153,7 @@ var _ = Describe("RoleBaseline controller", func() {
 		role := newRole(ns, "deploy", readPods, readSecrets)
 		Expect(k8sClient.Update(ctx, withVersion(role))).To(Succeed())
 		got := eventuallyStatus(rb.Name, hasFinding(v1.FindingExceedsCeiling, "RoleBinding", ns, "deploy"))
-		Expect(got.Status.Findings[0].Rules).To(ConsistOf(apiRule(readSecrets)))
+		Expect(got.Status.Findings[0].Rules).To(ConsistOf(drift.ToAPIRules(readSecrets)))
 		Expect(got.Status.Findings[0].Subject).To(Equal(ptrTo(apiSubject(sa))))
 		Expect(meta.FindStatusCondition(got.Status.Conditions, v1.ConditionInSync).Reason).To(Equal(v1.ReasonGuardrailViolated))
 	})

@@ -72,10 +72,10 @@ func benchSnapshot(n int) (*v1alpha1.RoleBaselineSpec, *Snapshot) {
 	spec := &v1alpha1.RoleBaselineSpec{
 		Scope: v1alpha1.Scope{ClusterScoped: true, NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"tier": "prod"}}},
 		Roles: []v1alpha1.DesiredRole{
-			{Kind: v1alpha1.KindRole, Name: "role-00", Rules: apiRules(benchRuleSets[0]...)},
-			{Kind: v1alpha1.KindRole, Name: "role-01", Rules: apiRules(benchRuleSets[1]...)},
-			{Kind: v1alpha1.KindRole, Name: "role-02", Rules: apiRules(benchRuleSets[2]...)},
-			{Kind: v1alpha1.KindClusterRole, Name: "shared-000", Rules: apiRules(benchRuleSets[0]...)},
+			{Kind: v1alpha1.KindRole, Name: "role-00", Rules: ToAPIRules(benchRuleSets[0]...)},
+			{Kind: v1alpha1.KindRole, Name: "role-01", Rules: ToAPIRules(benchRuleSets[1]...)},
+			{Kind: v1alpha1.KindRole, Name: "role-02", Rules: ToAPIRules(benchRuleSets[2]...)},
+			{Kind: v1alpha1.KindClusterRole, Name: "shared-000", Rules: ToAPIRules(benchRuleSets[0]...)},
 		},
 		Bindings: []v1alpha1.DesiredBinding{
 			{Kind: v1alpha1.KindRoleBinding, Name: "binding-00", RoleRef: v1alpha1.RoleRef{Kind: v1alpha1.KindRole, Name: "role-00"}, Subjects: apiSubjects(group("team"), user("user-0"))},
@@ -83,9 +83,9 @@ func benchSnapshot(n int) (*v1alpha1.RoleBaselineSpec, *Snapshot) {
 			{Kind: v1alpha1.KindClusterRoleBinding, Name: "crb-000", RoleRef: v1alpha1.RoleRef{Kind: v1alpha1.KindClusterRole, Name: "shared-000"}, Subjects: apiSubjects(user("cluster-user-0"))},
 		},
 		Subjects: []v1alpha1.SubjectCeiling{
-			{Subject: apiSubject(group("team")), Rules: apiRules(pr(ss("", "apps"), ss("*"), ss("get", "list", "watch")))},
-			{Subject: apiSubject(user("alice")), Rules: apiRules(benchRuleSets[2]...)},
-			{Subject: apiSubject(user("user-3")), Rules: apiRules(benchRuleSets[3]...)},
+			{Subject: apiSubject(group("team")), Rules: ToAPIRules(pr(ss("", "apps"), ss("*"), ss("get", "list", "watch")))},
+			{Subject: apiSubject(user("alice")), Rules: ToAPIRules(benchRuleSets[2]...)},
+			{Subject: apiSubject(user("user-3")), Rules: ToAPIRules(benchRuleSets[3]...)},
 		},
 	}
 	return spec, s

@@ -21,7 +21,7 @@ var (
 // declRole declares a namespaced Role with rules in a spec scoped to team-a and team-b.
 func declRole(name string, rules ...rbacv1.PolicyRule) v1alpha1.RoleBaselineSpec {
 	return v1alpha1.RoleBaselineSpec{Scope: teamNS, Guardrails: noGuardrails,
-		Roles: []v1alpha1.DesiredRole{{Kind: v1alpha1.KindRole, Name: name, Rules: apiRules(rules...)}}}
+		Roles: []v1alpha1.DesiredRole{{Kind: v1alpha1.KindRole, Name: name, Rules: ToAPIRules(rules...)}}}
 }
 
 // inBoth is the same Role in team-a and team-b.
@@ -150,7 +150,7 @@ func TestEvaluateAggregation(t *testing.T) {
 			want: []string{"RulesRemoved ClusterRole monitoring"}},
 		"live aggregated, declared rules": {
 			spec: v1alpha1.RoleBaselineSpec{Scope: v1alpha1.Scope{ClusterScoped: true}, Guardrails: noGuardrails,
-				Roles: []v1alpha1.DesiredRole{{Kind: v1alpha1.KindClusterRole, Name: "monitoring", Rules: apiRules(readPods)}}},
+				Roles: []v1alpha1.DesiredRole{{Kind: v1alpha1.KindClusterRole, Name: "monitoring", Rules: ToAPIRules(readPods)}}},
 			snap: aggregated([]rbacv1.PolicyRule{readPods}, sel("a", "1")),
 			want: []string{"RulesAdded ClusterRole monitoring"}},
 	}
@@ -246,15 +246,15 @@ func TestEvaluateScope(t *testing.T) {
 			want: []string{"Unexpected Role team-a/keep"}},
 		"object selector, declared always in scope": {spec: base(func(s *v1alpha1.RoleBaselineSpec) {
 			s.Scope.ObjectSelector = &metav1.LabelSelector{MatchLabels: map[string]string{"team": "a"}}
-			s.Roles = []v1alpha1.DesiredRole{{Kind: v1alpha1.KindRole, Name: "declared", Rules: apiRules(readPods)}}
+			s.Roles = []v1alpha1.DesiredRole{{Kind: v1alpha1.KindRole, Name: "declared", Rules: ToAPIRules(readPods)}}
 		}),
 			snap: Snapshot{Namespaces: nsA, Roles: []rbacv1.Role{labelled(role("team-a", "labelled"), "team", "a"), role("team-a", "other"),
 				role("team-a", "declared", pr(ss(""), ss("pods"), ss("get")))}},
 			want: []string{"Unexpected Role team-a/labelled", "RulesRemoved Role team-a/declared rules=list,watch pods [core]"}},
 		"excluded declaration is not missing": {spec: base(func(s *v1alpha1.RoleBaselineSpec) {
 			s.Scope.Exclude.Names = ss("declared")
-			s.Roles = []v1alpha1.DesiredRole{{Kind: v1alpha1.KindRole, Name: "declared", Rules: apiRules(readPods)},
-				{Kind: v1alpha1.KindClusterRole, Name: "also", Rules: apiRules(readPods)}}
+			s.Roles = []v1alpha1.DesiredRole{{Kind: v1alpha1.KindRole, Name: "declared", Rules: ToAPIRules(readPods)},
+				{Kind: v1alpha1.KindClusterRole, Name: "also", Rules: ToAPIRules(readPods)}}
 		}),
 			snap: Snapshot{Namespaces: nsA}, want: []string{"Missing ClusterRole also"}},
 	}

@@ -180,7 +180,7 @@ func (g *gen) spec() v1alpha1.RoleBaselineSpec {
 		if kind == v1alpha1.KindClusterRole && g.intn(4) == 0 {
 			d.AggregationRule = &v1alpha1.AggregationRule{ClusterRoleSelectors: []metav1.LabelSelector{*g.selector()}}
 		} else {
-			d.Rules = apiRules(g.rules(kind == v1alpha1.KindClusterRole)...)
+			d.Rules = ToAPIRules(g.rules(kind == v1alpha1.KindClusterRole)...)
 		}
 		if !seen[string(kind)+d.Name] {
 			seen[string(kind)+d.Name] = true
@@ -209,7 +209,7 @@ func (g *gen) spec() v1alpha1.RoleBaselineSpec {
 	ceilingSubjects := []rbacv1.Subject{user("u0"), user("u1"), serviceAccount("ns0", "sa0"), group("g0")}
 	for i, sub := range ceilingSubjects {
 		if g.intn(3) == 0 {
-			s.Subjects = append(s.Subjects, v1alpha1.SubjectCeiling{Subject: apiSubject(ceilingSubjects[i]), Rules: apiRules(g.rules(true)...)})
+			s.Subjects = append(s.Subjects, v1alpha1.SubjectCeiling{Subject: apiSubject(ceilingSubjects[i]), Rules: ToAPIRules(g.rules(true)...)})
 			_ = sub
 		}
 	}

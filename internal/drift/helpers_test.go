@@ -24,14 +24,6 @@ func urlRule(urls, verbs []string) rbacv1.PolicyRule {
 	return rbacv1.PolicyRule{NonResourceURLs: urls, Verbs: verbs}
 }
 
-func apiRules(rs ...rbacv1.PolicyRule) []v1alpha1.PolicyRule {
-	out := make([]v1alpha1.PolicyRule, len(rs))
-	for i, r := range rs {
-		out[i] = toAPIRule(r)
-	}
-	return out
-}
-
 func labelsOf(kv ...string) map[string]string {
 	if len(kv) == 0 {
 		return nil

@@ -15,7 +15,7 @@ import (
 // TestDerivedMessages: the messages built on demand name the subject, the group
 // through which a binding reaches it, the binding, its role and the rules.
 func TestDerivedMessages(t *testing.T) {
-	getPods := apiRules(pr(ss(""), ss("pods"), ss("get")))
+	getPods := ToAPIRules(pr(ss(""), ss("pods"), ss("get")))
 	spec := v1alpha1.RoleBaselineSpec{Scope: v1alpha1.Scope{Namespaces: ss("team-a"), ClusterScoped: true},
 		Guardrails: noGuardrails, Unmanaged: v1alpha1.UnmanagedReport,
 		Subjects: []v1alpha1.SubjectCeiling{

@@ -15,11 +15,11 @@ import (
 
 func TestPreview(t *testing.T) {
 	declared := v1alpha1.RoleBaselineSpec{Scope: teamNS, Guardrails: noGuardrails, Unmanaged: v1alpha1.UnmanagedReport,
-		Roles: []v1alpha1.DesiredRole{{Kind: v1alpha1.KindRole, Name: "reader", Rules: apiRules(readPods)}},
+		Roles: []v1alpha1.DesiredRole{{Kind: v1alpha1.KindRole, Name: "reader", Rules: ToAPIRules(readPods)}},
 		Bindings: []v1alpha1.DesiredBinding{{Kind: v1alpha1.KindRoleBinding, Name: "readers",
 			RoleRef: v1alpha1.RoleRef{Kind: v1alpha1.KindRole, Name: "reader"}, Subjects: apiSubjects(group("devs"))}}}
 	ceiling := v1alpha1.RoleBaselineSpec{Scope: teamNS, Guardrails: noGuardrails,
-		Subjects: []v1alpha1.SubjectCeiling{{Subject: apiSubject(user("ci")), Rules: apiRules(readPods)}}}
+		Subjects: []v1alpha1.SubjectCeiling{{Subject: apiSubject(user("ci")), Rules: ToAPIRules(readPods)}}}
 	inSync := Snapshot{Namespaces: teamNSObjs,
 		Roles: []rbacv1.Role{role("team-a", "reader", readPods), role("team-b", "reader", readPods)},
 		RoleBindings: []rbacv1.RoleBinding{roleBinding("team-a", "readers", roleRef(KindRole, "reader"), group("devs")),
@@ -193,7 +193,7 @@ func multisetMinus(a, b []Finding) []Finding {
 // records by scanning, so its undo looks the recorded findings up by index.
 func TestPreviewManyGrants(t *testing.T) {
 	spec := v1alpha1.RoleBaselineSpec{Scope: teamNS, Guardrails: noGuardrails,
-		Subjects: []v1alpha1.SubjectCeiling{{Subject: apiSubject(user("ci")), Rules: apiRules(readPods)}}}
+		Subjects: []v1alpha1.SubjectCeiling{{Subject: apiSubject(user("ci")), Rules: ToAPIRules(readPods)}}}
 	snap := Snapshot{Namespaces: teamNSObjs, ClusterRoles: []rbacv1.ClusterRole{clusterRole("viewer", readPods)}}
 	for i := range 3 * recordScan {
 		snap.RoleBindings = append(snap.RoleBindings, roleBinding("team-a", fmt.Sprintf("ci-%03d", i), roleRef(KindClusterRole, "viewer"), user("ci")))

@@ -39,7 +39,7 @@ func deriveBaselines(s *Snapshot) []v1alpha1.RoleBaselineSpec {
 				out = append(out, r)
 			}
 		}
-		return apiRules(out...)
+		return ToAPIRules(out...)
 	}
 	declareSubjects := func(subjects []rbacv1.Subject, ns string) []v1alpha1.Subject {
 		var out []v1alpha1.Subject

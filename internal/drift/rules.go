@@ -61,6 +61,15 @@ func toRBACRules(in []v1alpha1.PolicyRule) []rbacv1.PolicyRule {
 	return out
 }
 
+// ToAPIRules converts rbacv1 rules to the API's rules, copying the slices.
+func ToAPIRules(rules ...rbacv1.PolicyRule) []v1alpha1.PolicyRule {
+	out := make([]v1alpha1.PolicyRule, len(rules))
+	for i, r := range rules {
+		out[i] = toAPIRule(r)
+	}
+	return out
+}
+
 // toAPIRule converts an rbacv1 rule to the API's rule, copying the slices.
 func toAPIRule(r rbacv1.PolicyRule) v1alpha1.PolicyRule {
 	return v1alpha1.PolicyRule{Verbs: slices.Clone(r.Verbs), APIGroups: slices.Clone(r.APIGroups),

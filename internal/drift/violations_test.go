@@ -14,7 +14,7 @@ func TestEvaluateCeilings(t *testing.T) {
 	alice, bot := user("alice"), serviceAccount("team-a", "bot")
 	ceilingSpec := func(s rbacv1.Subject, rules ...rbacv1.PolicyRule) v1alpha1.RoleBaselineSpec {
 		return v1alpha1.RoleBaselineSpec{Scope: v1alpha1.Scope{Namespaces: ss("team-a"), ClusterScoped: true}, Guardrails: noGuardrails,
-			Subjects: []v1alpha1.SubjectCeiling{{Subject: apiSubject(s), Rules: apiRules(rules...)}}}
+			Subjects: []v1alpha1.SubjectCeiling{{Subject: apiSubject(s), Rules: ToAPIRules(rules...)}}}
 	}
 	nss := []corev1.Namespace{namespace("team-a"), namespace("team-b")}
 	podsAll := pr(ss(""), ss("pods"), ss("get", "list", "watch", "delete"))
@@ -131,7 +131,7 @@ func TestGuardrailViolationOnDeclaredRole(t *testing.T) {
 	wild := pr(ss("*"), ss("*"), ss("*"))
 	spec := v1alpha1.RoleBaselineSpec{Scope: v1alpha1.Scope{ClusterScoped: true},
 		Guardrails: v1alpha1.Guardrails{Set: v1alpha1.GuardrailSetNone, Rules: []v1alpha1.GuardrailRule{{ID: v1alpha1.GuardrailWildcardAccess}}},
-		Roles:      []v1alpha1.DesiredRole{{Kind: v1alpha1.KindClusterRole, Name: "god", Rules: apiRules(wild)}}}
+		Roles:      []v1alpha1.DesiredRole{{Kind: v1alpha1.KindClusterRole, Name: "god", Rules: ToAPIRules(wild)}}}
 	snap := Snapshot{ClusterRoles: []rbacv1.ClusterRole{clusterRole("god", wild)}}
 	checkEvaluate(t, spec, snap, []string{"GuardrailViolation ClusterRole god guardrail=wildcard-access rules=* * [*]"})
 }

@@ -88,10 +88,10 @@ func benchWorld() (*drift.Snapshot, []v1.RoleBaselineSpec) {
 		team := v1.Subject{Kind: v1.SubjectGroup, APIGroup: v1.RBACGroup, Name: fmt.Sprintf("team-%02d", k)}
 		specs = append(specs, v1.RoleBaselineSpec{Mode: mode, Unmanaged: v1.UnmanagedReport,
 			Scope: v1.Scope{Namespaces: []string{benchNS(2 * k), benchNS(2*k + 1)}},
-			Roles: []v1.DesiredRole{{Kind: v1.KindRole, Name: "app", Rules: apiRules(benchReadPods)}},
+			Roles: []v1.DesiredRole{{Kind: v1.KindRole, Name: "app", Rules: drift.ToAPIRules(benchReadPods...)}},
 			Bindings: []v1.DesiredBinding{{Kind: v1.KindRoleBinding, Name: "app", RoleRef: v1.RoleRef{Kind: v1.KindRole, Name: "app"},
 				Subjects: []v1.Subject{team}}},
-			Subjects: []v1.SubjectCeiling{{Subject: team, Rules: apiRules(append(benchReadPods, filler...))}}})
+			Subjects: []v1.SubjectCeiling{{Subject: team, Rules: drift.ToAPIRules(append(benchReadPods, filler...)...)}}})
 	}
 	return s, specs
 }

@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1 "github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
+	"github.com/rbac-guardrails/rbac-guardrails/internal/drift"
 )
 
 var (
@@ -47,7 +48,7 @@ func fetchRole(g Gomega, ns, name string) *rbacv1.Role {
 func baseline(mode v1.Mode, ns, role string, rules ...rbacv1.PolicyRule) *v1.RoleBaseline {
 	return &v1.RoleBaseline{ObjectMeta: metav1.ObjectMeta{Name: unique("baseline")}, Spec: v1.RoleBaselineSpec{
 		Mode: mode, Scope: v1.Scope{Namespaces: []string{ns}}, Guardrails: v1.Guardrails{Set: v1.GuardrailSetNone},
-		Roles: []v1.DesiredRole{{Kind: v1.KindRole, Name: role, Rules: apiRules(rules)}}}}
+		Roles: []v1.DesiredRole{{Kind: v1.KindRole, Name: role, Rules: drift.ToAPIRules(rules...)}}}}
 }
 
 // createLoaded creates a baseline and waits until the controller has evaluated it, so
@@ -151,13 +152,4 @@ func getBaselineStatus(name string) v1.RoleBaselineStatus {
 	rb := &v1.RoleBaseline{}
 	Expect(k8sClient.Get(ctx, client.ObjectKey{Name: name}, rb)).To(Succeed())
 	return rb.Status
-}
-
-func apiRules(rules []rbacv1.PolicyRule) []v1.PolicyRule {
-	out := make([]v1.PolicyRule, len(rules))
-	for i, r := range rules {
-		out[i] = v1.PolicyRule{Verbs: r.Verbs, APIGroups: r.APIGroups, Resources: r.Resources,
-			ResourceNames: r.ResourceNames, NonResourceURLs: r.NonResourceURLs}
-	}
-	return out
 }

@@ -43,7 +43,7 @@ var _ = Describe("Audit event before the watch event", func() {
 
 		ns := createNamespace()
 		readPods := rule("", "pods", "get", "list")
-		rb := baseline(ns, v1.DesiredRole{Kind: v1.KindRole, Name: "app", Rules: []v1.PolicyRule{apiRule(readPods)}})
+		rb := baseline(ns, v1.DesiredRole{Kind: v1.KindRole, Name: "app", Rules: drift.ToAPIRules(readPods)})
 		creator := unique("role-creator")
 		Expect(k8sClient.Create(ctx, &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: creator},
 			Rules: []rbacv1.PolicyRule{rule(rbacv1.GroupName, "roles", "create", "escalate")}})).To(Succeed())

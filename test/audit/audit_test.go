@@ -23,6 +23,7 @@ import (
 
 	v1 "github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
 	"github.com/rbac-guardrails/rbac-guardrails/controllers"
+	"github.com/rbac-guardrails/rbac-guardrails/internal/drift"
 )
 
 var seq atomic.Int64
@@ -101,10 +102,6 @@ func roleEventNotes(g Gomega, ns, name string) []string {
 	return notes
 }
 
-func apiRule(r rbacv1.PolicyRule) v1.PolicyRule {
-	return v1.PolicyRule{APIGroups: r.APIGroups, Resources: r.Resources, Verbs: r.Verbs}
-}
-
 // unusedRules describes the rules of the UnusedPermission finding of a binding, "" when none.
 func unusedRules(st *v1.RoleBaselineStatus, ns, binding string) string {
 	f := finding(st, v1.FindingUnusedPermission, "RoleBinding", ns, binding)
@@ -147,7 +144,7 @@ var _ = Describe("Audit intake", Ordered, func() {
 		readPods := rule("", "pods", "get", "list")
 		Expect(k8sClient.Create(ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "app"},
 			Rules: []rbacv1.PolicyRule{readPods}})).To(Succeed())
-		rb := baseline(ns, v1.DesiredRole{Kind: v1.KindRole, Name: "app", Rules: []v1.PolicyRule{apiRule(readPods)}})
+		rb := baseline(ns, v1.DesiredRole{Kind: v1.KindRole, Name: "app", Rules: drift.ToAPIRules(readPods)})
 		Eventually(func() bool { return meta.IsStatusConditionTrue(status(rb.Name).Conditions, v1.ConditionInSync) }).Should(BeTrue())
 
 		// Out of the baseline's scope (cluster-scoped), so alice's own requests change

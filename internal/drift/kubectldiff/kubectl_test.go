@@ -100,7 +100,7 @@ func TestDifferentialKubectlReconcile(t *testing.T) {
 			wantMissing, wantExtra := parseReconcile(t, stderr)
 
 			spec := v1alpha1.RoleBaselineSpec{Scope: v1alpha1.Scope{ClusterScoped: true}, Guardrails: v1alpha1.Guardrails{Set: v1alpha1.GuardrailSetNone},
-				Roles: []v1alpha1.DesiredRole{{Kind: v1alpha1.KindClusterRole, Name: roleName, Rules: apiRules(tc.desired...)}}}
+				Roles: []v1alpha1.DesiredRole{{Kind: v1alpha1.KindClusterRole, Name: roleName, Rules: drift.ToAPIRules(tc.desired...)}}}
 			fs, err := drift.Evaluate(&spec, &drift.Snapshot{ClusterRoles: []rbacv1.ClusterRole{live}}, nil)
 			if err != nil {
 				t.Fatal(err)
@@ -177,15 +177,6 @@ func urlRule(urls, verbs []string) rbacv1.PolicyRule {
 
 func clusterRole(name string, rules ...rbacv1.PolicyRule) rbacv1.ClusterRole {
 	return rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: name}, Rules: rules}
-}
-
-func apiRules(rs ...rbacv1.PolicyRule) []v1alpha1.PolicyRule {
-	out := make([]v1alpha1.PolicyRule, len(rs))
-	for i, r := range rs {
-		out[i] = v1alpha1.PolicyRule{Verbs: r.Verbs, APIGroups: r.APIGroups, Resources: r.Resources,
-			ResourceNames: r.ResourceNames, NonResourceURLs: r.NonResourceURLs}
-	}
-	return out
 }
 
 // randomRules draws one to three valid rules from a small vocabulary rich in
