@@ -48,10 +48,13 @@ const (
 	ReasonDryRun = "DryRun"
 	// ReasonRevertFailed: a revert failed; it is retried with backoff (Enforced=False).
 	ReasonRevertFailed = "RevertFailed"
-	// ReasonRevertLoopDetected: another writer keeps undoing the operator's reverts;
-	// reverts of that object back off exponentially (Enforced=False).
+	// ReasonRevertLoopDetected: an object was drifted again and again within a minute
+	// (Enforced=False). The message names the writer. A person or an unknown writer is
+	// reverted every time; only a writer named as another controller (its field
+	// manager or audited identity) is backed off from, and its drift stays reported.
 	ReasonRevertLoopDetected = "RevertLoopDetected"
-	// ReasonRateLimited: reverts wait for the baseline's maxRevertsPerMinute budget (Enforced=False).
+	// ReasonRateLimited: reverts wait for the operator-wide revert budget (--revert-qps),
+	// which shrinks while the API server answers 429 Too Many Requests (Enforced=False).
 	ReasonRateLimited = "RateLimited"
 	// ReasonRevertSkipped: findings on objects the operator will not touch (owned by
 	// another controller, bootstrap or system objects) remain (Enforced=False).

@@ -12,6 +12,10 @@ const (
 )
 
 // Enforcement tunes how Enforce mode reverts drift. It has no effect in Audit mode.
+//
+// There is no per-baseline rate: reverts share one operator-wide budget sized to the
+// API server (the --revert-qps flag), which slows down when the API server throttles
+// (see docs/enforce.md). A revert is never held back for more than that.
 type Enforcement struct {
 	// dryRun computes and reports the revert plan (status and events) and applies nothing.
 	// +optional
@@ -28,13 +32,6 @@ type Enforcement struct {
 	// +optional
 	IncludeOwned bool `json:"includeOwned,omitempty"`
 
-	// maxRevertsPerMinute caps this baseline's writes to the API server.
-	// +kubebuilder:default=60
-	// +kubebuilder:validation:Minimum=1
-	// +kubebuilder:validation:Maximum=6000
-	// +optional
-	MaxRevertsPerMinute int32 `json:"maxRevertsPerMinute,omitempty"`
-
 	// journalLimit is how many journal entries (prior states, for undo) are kept for
 	// this baseline; the oldest are pruned first.
 	// +kubebuilder:default=100
@@ -42,4 +39,24 @@ type Enforcement struct {
 	// +kubebuilder:validation:Maximum=1000
 	// +optional
 	JournalLimit int32 `json:"journalLimit,omitempty"`
+}
+
+// DefaultJournalLimit is journalLimit when a stored baseline does not set it.
+const DefaultJournalLimit = 100
+
+// EffectiveJournalLimit is journalLimit, or its default when unset: baselines stored
+// before the defaults were fixed may carry no value.
+func (e *Enforcement) EffectiveJournalLimit() int {
+	if e.JournalLimit <= 0 {
+		return DefaultJournalLimit
+	}
+	return int(e.JournalLimit)
+}
+
+// EffectiveViolations is violations, or Report when unset.
+func (e *Enforcement) EffectiveViolations() ViolationAction {
+	if e.Violations == "" {
+		return ViolationReport
+	}
+	return e.Violations
 }

@@ -75,7 +75,8 @@ type RoleBaselineSpec struct {
 	Guardrails Guardrails `json:"guardrails,omitempty"`
 
 	// enforcement tunes how Enforce mode reverts drift: dry run, what to do about
-	// violations, owned objects, rate and journal size.
+	// violations, owned objects and journal size. Omitted, it takes every default.
+	// +kubebuilder:default={}
 	// +optional
 	Enforcement Enforcement `json:"enforcement,omitempty"`
 

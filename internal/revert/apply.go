@@ -29,12 +29,20 @@ func (ap *Applier) Apply(ctx context.Context, rb *v1.RoleBaseline, a *Action, no
 	if err != nil {
 		return "", err
 	}
-	if err := ap.Client.Create(ctx, entry); err != nil {
+	// An entry of the same name records this very revert of this very state: an
+	// earlier attempt wrote it and stopped (a crash, a timeout) before or after the write.
+	existed := false
+	if err := ap.Client.Create(ctx, entry); apierrors.IsAlreadyExists(err) {
+		existed = true
+	} else if err != nil {
 		return "", fmt.Errorf("writing the journal entry for %s: %w", a.Ref, err)
 	}
 	if err := ap.write(ctx, a); err != nil {
-		// Nothing changed: the entry would only mislead an undo.
-		_ = ap.Client.Delete(ctx, entry)
+		// Nothing changed: a fresh entry would only mislead an undo. One that existed
+		// may belong to an attempt whose write did land, so it stays.
+		if !existed {
+			_ = ap.Client.Delete(ctx, entry)
+		}
 		return "", err
 	}
 	return entry.Name, nil

@@ -2,6 +2,8 @@ package revert
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -40,9 +42,9 @@ const timeFormat = "2006-01-02T15:04:05.000000000Z"
 func journalEntry(rb *v1.RoleBaseline, namespace string, a *Action, now time.Time) (*corev1.ConfigMap, error) {
 	cm := &corev1.ConfigMap{
 		ObjectMeta: metav1.ObjectMeta{
-			GenerateName: entryPrefix(rb.Name),
-			Namespace:    namespace,
-			Labels:       map[string]string{JournalLabel: string(rb.UID)},
+			Name:      entryName(rb, a),
+			Namespace: namespace,
+			Labels:    map[string]string{JournalLabel: string(rb.UID)},
 			Annotations: map[string]string{
 				AnnotationBaseline: rb.Name,
 				AnnotationAction:   string(a.Kind),
@@ -68,6 +70,18 @@ func journalEntry(rb *v1.RoleBaseline, namespace string, a *Action, now time.Tim
 		cm.Data[CreatedKey] = data
 	}
 	return cm, nil
+}
+
+// entryName is the same for the same revert of the same drifted state (baseline,
+// action, object, prior resourceVersion): an attempt cut short by a crash and retried
+// after a restart finds its entry instead of writing a second one.
+func entryName(rb *v1.RoleBaseline, a *Action) string {
+	prior := "absent"
+	if a.Prior != nil {
+		prior = string(a.Prior.GetUID()) + "/" + a.Prior.GetResourceVersion()
+	}
+	sum := sha256.Sum256([]byte(strings.Join([]string{string(rb.UID), string(a.Kind), a.Ref.String(), prior}, "\x00")))
+	return entryPrefix(rb.Name) + hex.EncodeToString(sum[:6])
 }
 
 // entryPrefix keeps generated names within 253 characters and valid.

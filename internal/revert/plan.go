@@ -265,6 +265,8 @@ func updated(spec *v1.RoleBaselineSpec, ref drift.ObjectRef, live client.Object,
 	}
 	want := declared(spec, ref, live)
 	out := live.DeepCopyObject().(client.Object)
+	// The cache trims managed fields; sent back, they would overwrite the server's.
+	out.SetManagedFields(nil)
 	switch o := out.(type) {
 	case *rbacv1.Role:
 		if w, ok := want.(*rbacv1.Role); ok {
