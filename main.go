@@ -30,7 +30,6 @@ import (
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
@@ -40,6 +39,7 @@ import (
 	guardrailsv1alpha1 "github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
 	"github.com/rbac-guardrails/rbac-guardrails/controllers"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/audit"
+	"github.com/rbac-guardrails/rbac-guardrails/internal/revert"
 	guardwebhook "github.com/rbac-guardrails/rbac-guardrails/internal/webhook"
 )
 
@@ -56,11 +56,15 @@ type options struct {
 	metricsSecure bool
 	probeAddr     string
 	leaderElect   bool
+	leaderNS      string
 	enableHTTP2   bool
 	resyncPeriod  time.Duration
 	journalNS     string
 	pprofAddr     string
 	findings      int
+	revertQPS     float64
+	revertBurst   int
+	controllers   string
 	webhooks      webhookOptions
 	audit         audit.Options
 }
@@ -87,6 +91,8 @@ func main() {
 	flag.StringVar(&opts.probeAddr, "health-probe-bind-address", ":8081", "Address the /healthz and /readyz probes bind to.")
 	flag.BoolVar(&opts.leaderElect, "leader-elect", false,
 		"Elect a leader so that only one replica reconciles at a time.")
+	flag.StringVar(&opts.leaderNS, "leader-election-namespace", os.Getenv("POD_NAMESPACE"),
+		"Namespace of the leader election Lease; empty means the pod's own namespace (in a cluster only).")
 	flag.BoolVar(&opts.enableHTTP2, "enable-http2", false,
 		"Serve HTTP/2 on the metrics endpoint; off by default against HTTP/2 rapid-reset attacks.")
 	flag.DurationVar(&opts.resyncPeriod, "resync-period", 10*time.Minute,
@@ -95,6 +101,14 @@ func main() {
 		"Namespace of the Enforce-mode journal (ConfigMaps holding the prior state of every reverted object).")
 	flag.IntVar(&opts.findings, "status-findings-limit", controllers.DefaultStatusFindings,
 		"How many findings each RoleBaseline lists in status, most severe first (1-100); status.counts covers all of them. Each status write carries the whole list.")
+	flag.Float64Var(&opts.revertQPS, "revert-qps", controllers.DefaultRevertQPS,
+		"Reverts per second across all Enforce baselines, each a journal write and an object write; halved whenever the API "+
+			"server answers 429 Too Many Requests and regained over a few seconds. 0 removes the limit.")
+	flag.IntVar(&opts.revertBurst, "revert-burst", controllers.DefaultRevertBurst, "Reverts that may start at once before --revert-qps applies.")
+	flag.StringVar(&opts.controllers, "controller-field-managers", strings.Join(controllers.DefaultControllerFieldManagers, ","),
+		"Comma-separated field managers taken for other controllers when the audit log does not name the writer. An object such "+
+			"a writer keeps changing is reverted with backoff (and reported); any other writer is reverted every time. "+
+			"Field managers are chosen by clients: with the audit intake on, the authenticated identity decides.")
 	flag.StringVar(&opts.pprofAddr, "pprof-bind-address", "",
 		"Address of the Go profiling endpoint (/debug/pprof), e.g. 127.0.0.1:6060; empty disables it. Never expose it outside the pod.")
 	flag.BoolVar(&opts.webhooks.enabled, "enable-webhooks", true,
@@ -153,32 +167,39 @@ func run(opts options) error {
 		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
 	}
 
-	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
+	throttle := revert.NewThrottle(opts.revertQPS, opts.revertBurst)
+	cfg := ctrl.GetConfigOrDie()
+	// Every 429 the API server answers slows the reverts down.
+	cfg.Wrap(throttle.WrapTransport)
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme: scheme,
 		WebhookServer: webhook.NewServer(webhook.Options{Host: opts.webhooks.host, Port: opts.webhooks.port, CertDir: opts.webhooks.certDir,
 			TLSOpts: tlsOpts}),
-		Metrics:                metricsOpts,
-		HealthProbeBindAddress: opts.probeAddr,
-		LeaderElection:         opts.leaderElect,
-		LeaderElectionID:       "rbac-guardrails.guardrails.rbac-guardrails.io",
+		Metrics:                 metricsOpts,
+		HealthProbeBindAddress:  opts.probeAddr,
+		LeaderElection:          opts.leaderElect,
+		LeaderElectionID:        "rbac-guardrails.guardrails.rbac-guardrails.io",
+		LeaderElectionNamespace: opts.leaderNS,
 		// The process exits as soon as the manager stops, so a stopping leader can hand
 		// over at once: reverts, webhooks' feeds and audit routing move in ~2 s, not ~17 s.
 		LeaderElectionReleaseOnCancel: true,
 		PprofBindAddress:              opts.pprofAddr,
 		// Managed fields are most of an RBAC object's size and no check reads them.
-		Cache: cache.Options{DefaultTransform: cache.TransformStripManagedFields()},
+		Cache: controllers.CacheOptions(),
 	})
 	if err != nil {
 		return err
 	}
 
 	reconciler := &controllers.RoleBaselineReconciler{
-		Client:           mgr.GetClient(),
-		APIReader:        mgr.GetAPIReader(),
-		Recorder:         mgr.GetEventRecorder("rbac-guardrails"),
-		ResyncPeriod:     opts.resyncPeriod,
-		JournalNamespace: opts.journalNS,
-		StatusFindings:   opts.findings,
+		Client:                  mgr.GetClient(),
+		APIReader:               mgr.GetAPIReader(),
+		Recorder:                mgr.GetEventRecorder("rbac-guardrails"),
+		ResyncPeriod:            opts.resyncPeriod,
+		JournalNamespace:        opts.journalNS,
+		StatusFindings:          opts.findings,
+		Throttle:                throttle,
+		ControllerFieldManagers: append([]string{}, splitList(opts.controllers)...), // empty names none
 	}
 	if err := setupAudit(mgr, opts.audit, opts.journalNS, reconciler); err != nil {
 		return err

@@ -18,14 +18,7 @@ import (
 	"github.com/rbac-guardrails/rbac-guardrails/internal/revert"
 )
 
-// Revert-loop detection: loopThreshold reverts of one object within loopWindow mean
-// another writer keeps undoing them; the object's reverts then back off from
-// loopBackoffMin, doubling up to loopBackoffMax until it stays quiet for a loopWindow.
 const (
-	loopThreshold  = 3
-	loopWindow     = time.Minute
-	loopBackoffMin = 5 * time.Second
-	loopBackoffMax = 10 * time.Minute
 	// maxJournalRecords caps status.journal.
 	maxJournalRecords = 20
 	// pruneEvery is how many journal writes pass between prunes of old entries.
@@ -34,13 +27,20 @@ const (
 	failedRetry = 5 * time.Second
 )
 
+// Revert events per baseline: a burst of revertEventBurst, then one every
+// revertEventEvery; the others are counted in the next one. Every revert is still
+// logged, journaled and counted in metrics; a mass restore does not also write
+// thousands of Events while the API server is busy with the restore itself.
+const (
+	revertEventBurst = 20
+	revertEventEvery = 5 * time.Second
+)
+
 // enforceState is the Enforce-mode memory of one baseline. The revert workers write
 // it; the status reconcile reads it into the Enforced condition and status.journal.
 type enforceState struct {
-	mu        sync.Mutex
-	limiter   *rate.Limiter
-	perMinute int32
-	history   map[drift.ObjectRef]*revertHistory
+	mu     sync.Mutex
+	guards map[drift.ObjectRef]*objectGuard
 	// outcomes is the last result of reverting each object that still needs attention
 	// or was just reverted; an object with nothing to revert has none.
 	outcomes map[drift.ObjectRef]outcome
@@ -49,6 +49,9 @@ type enforceState struct {
 	reverts    int // reverts applied by this process
 	sincePrune int
 	pruning    atomic.Bool
+	// events budgets Reverted events; eventsHeld counts those held back since the last.
+	events     *rate.Limiter
+	eventsHeld int
 	// dryRunPlanned is touched only by the status reconcile.
 	dryRunPlanned map[string]bool
 }
@@ -69,45 +72,55 @@ type outcome struct {
 	msg  string
 }
 
-type revertHistory struct {
-	recent  []time.Time
-	last    time.Time
-	backoff time.Duration
-	until   time.Time
-}
-
 func newEnforceState() *enforceState {
-	return &enforceState{history: map[drift.ObjectRef]*revertHistory{}, outcomes: map[drift.ObjectRef]outcome{}}
+	return &enforceState{guards: map[drift.ObjectRef]*objectGuard{}, outcomes: map[drift.ObjectRef]outcome{},
+		events: rate.NewLimiter(rate.Every(revertEventEvery), revertEventBurst)}
 }
 
-// limiterFor returns the baseline's revert rate limiter; es.mu must be held.
-func (es *enforceState) limiterFor(perMinute int32) *rate.Limiter {
-	if perMinute <= 0 {
-		perMinute = 60
+// guardOf returns an object's guard; es.mu must be held.
+func (es *enforceState) guardOf(ref drift.ObjectRef) *objectGuard {
+	g := es.guards[ref]
+	if g == nil {
+		g = newObjectGuard()
+		es.guards[ref] = g
 	}
-	if es.limiter == nil || es.perMinute != perMinute {
-		es.limiter = rate.NewLimiter(rate.Limit(float64(perMinute)/60), max(1, int(perMinute)/6))
-		es.perMinute = perMinute
-	}
-	return es.limiter
+	return g
 }
 
-// historyOf returns an object's revert history; es.mu must be held.
-func (es *enforceState) historyOf(ref drift.ObjectRef) *revertHistory {
-	h := es.history[ref]
-	if h == nil {
-		h = &revertHistory{}
-		es.history[ref] = h
+// sweep forgets guards with nothing left to remember; es.mu must be held.
+func (es *enforceState) sweep(now time.Time) {
+	for ref, g := range es.guards {
+		if g.idle(now) {
+			delete(es.guards, ref)
+		}
 	}
-	return h
+}
+
+// fightsEndIn is when the earliest ongoing fight ends if quiet, so the condition can
+// be cleared then (0: none).
+func (es *enforceState) fightsEndIn(now time.Time) time.Duration {
+	es.mu.Lock()
+	defer es.mu.Unlock()
+	var next time.Duration
+	for _, g := range es.guards {
+		if f := g.active(now); f != nil {
+			end := f.last.Add(loopWindow)
+			if g.until.After(end) {
+				end = g.until
+			}
+			next = minPositive(next, end.Sub(now)+time.Millisecond)
+		}
+	}
+	return next
 }
 
 // report copies the revert state into the status: new journal records, the Enforced
 // condition and the findings' reverted flags. It hands the journal records over; put
 // them back with unreport if the status write fails.
-func (es *enforceState) report(rb *v1.RoleBaseline) []v1.JournalRecord {
+func (es *enforceState) report(rb *v1.RoleBaseline, now time.Time) []v1.JournalRecord {
 	es.mu.Lock()
 	defer es.mu.Unlock()
+	es.sweep(now)
 	taken := es.unreported
 	es.unreported = nil
 	if len(taken) > 0 {
@@ -121,7 +134,7 @@ func (es *enforceState) report(rb *v1.RoleBaseline) []v1.JournalRecord {
 		o, ok := es.outcomes[objectRef(f.Object)]
 		f.Reverted = ok && o.kind == outcomeReverted
 	}
-	meta.SetStatusCondition(&rb.Status.Conditions, es.condition(rb.Generation))
+	meta.SetStatusCondition(&rb.Status.Conditions, es.condition(rb.Generation, now))
 	return taken
 }
 
@@ -135,21 +148,28 @@ func (es *enforceState) unreport(records []v1.JournalRecord) {
 	es.unreported = append(es.unreported, records...)
 }
 
-// condition summarises the outcomes, the most serious first; es.mu must be held.
-func (es *enforceState) condition(generation int64) metav1.Condition {
+// condition summarises the outcomes and ongoing fights, the most serious first;
+// es.mu must be held.
+func (es *enforceState) condition(generation int64, now time.Time) metav1.Condition {
 	byKind := map[outcomeKind][]string{}
 	for _, o := range es.outcomes {
 		byKind[o.kind] = append(byKind[o.kind], o.msg)
+	}
+	var fights []string
+	for ref, g := range es.guards {
+		if f := g.active(now); f != nil {
+			fights = append(fights, f.describe(ref.String(), now, g.until))
+		}
 	}
 	c := metav1.Condition{Type: v1.ConditionEnforced, ObservedGeneration: generation, Status: metav1.ConditionFalse}
 	switch {
 	case len(byKind[outcomeFailed]) > 0:
 		c.Reason, c.Message = v1.ReasonRevertFailed, joinSorted(byKind[outcomeFailed])
-	case len(byKind[outcomeLooping]) > 0:
-		c.Reason, c.Message = v1.ReasonRevertLoopDetected, "Another writer keeps undoing reverts of "+joinSorted(byKind[outcomeLooping])+"; backing off"
+	case len(fights) > 0:
+		c.Reason, c.Message = v1.ReasonRevertLoopDetected, joinSorted(fights)
 	case len(byKind[outcomeRateLimited]) > 0:
-		c.Reason, c.Message = v1.ReasonRateLimited, fmt.Sprintf("Reverts of %s wait for spec.enforcement.maxRevertsPerMinute (%d)",
-			joinSorted(byKind[outcomeRateLimited]), es.perMinute)
+		c.Reason, c.Message = v1.ReasonRateLimited, "Reverts of "+joinSorted(byKind[outcomeRateLimited])+
+			" wait for the operator-wide revert budget (--revert-qps), reduced while the API server throttles"
 	case len(byKind[outcomeSkipped]) > 0:
 		c.Reason, c.Message = v1.ReasonRevertSkipped, joinSorted(byKind[outcomeSkipped])
 	default:
@@ -158,29 +178,6 @@ func (es *enforceState) condition(generation int64) metav1.Condition {
 	}
 	c.Message = note(c.Message)
 	return c
-}
-
-// recordRevert notes a revert and reports whether it makes a loop, arming the backoff.
-func (h *revertHistory) recordRevert(now time.Time) bool {
-	if !h.last.IsZero() && now.Sub(h.last) >= loopWindow {
-		h.backoff = 0 // a quiet window ends the previous loop
-	}
-	h.last = now
-	kept := h.recent[:0]
-	for _, t := range h.recent {
-		if now.Sub(t) < loopWindow {
-			kept = append(kept, t)
-		}
-	}
-	kept = append(kept, now)
-	h.recent = kept
-	if len(h.recent) < loopThreshold {
-		return false
-	}
-	h.backoff = min(max(h.backoff*2, loopBackoffMin), loopBackoffMax)
-	h.until = now.Add(h.backoff)
-	h.recent = h.recent[:0]
-	return true
 }
 
 // reportDryRun sets the Enforced condition to the plan and announces newly planned actions.

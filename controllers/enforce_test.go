@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"sync/atomic"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -172,43 +171,92 @@ var _ = Describe("Enforce mode", func() {
 		Expect(string(gotJSON)).To(Equal(string(wantJSON)))
 	})
 
-	It("detects a writer that fights the revert, backs off and bounds its writes", func() {
+	It("reverts a person who repeats a change every time, and reports the fight with the writer", func() {
 		ns, rb := enforcedTeam(nil)
-		var fights atomic.Int32
-		stop := make(chan struct{})
-		done := make(chan struct{})
-		go func() {
-			defer GinkgoRecover()
-			defer close(done)
-			for {
-				select {
-				case <-stop:
-					return
-				case <-time.After(20 * time.Millisecond):
-				}
-				role := &rbacv1.Role{}
-				if k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "app"}, role) != nil {
-					continue
-				}
-				if len(role.Rules) == 1 {
-					role.Rules = append(role.Rules, readSecrets)
-					if k8sClient.Update(ctx, role) == nil {
-						fights.Add(1)
-					}
-				}
-			}
-		}()
+		person := client.WithFieldOwner(k8sClient, "kubectl-edit")
+		fights := tamperRepeatedly(person, ns, 200*time.Millisecond, 4*time.Second)
+		Eventually(func(g Gomega) []rbacv1.PolicyRule { return fetchRole(g, ns, "app").Rules }).Should(Equal([]rbacv1.PolicyRule{readPods}))
+		Expect(fights).To(BeNumerically(">=", 10))
+		Eventually(func() int { return len(journal(rb)) }).Should(Equal(fights), "every repeated change is reverted and journaled once")
 		got := eventuallyStatus(rb.Name, func(st *v1.RoleBaselineStatus) bool {
 			c := meta.FindStatusCondition(st.Conditions, v1.ConditionEnforced)
 			return c != nil && c.Reason == v1.ReasonRevertLoopDetected
 		})
-		Expect(meta.FindStatusCondition(got.Status.Conditions, v1.ConditionEnforced).Message).To(ContainSubstring(ns + "/app"))
-		time.Sleep(3 * time.Second) // the fighter keeps going; the operator must not
-		close(stop)
-		<-done
-		writes := len(journal(rb))
-		Expect(writes).To(BeNumerically("<=", loopThreshold+1), "reverts while fighting for %d attempts", fights.Load())
+		msg := meta.FindStatusCondition(got.Status.Conditions, v1.ConditionEnforced).Message
+		Expect(msg).To(ContainSubstring(ns + "/app"))
+		Expect(msg).To(ContainSubstring("field manager kubectl-edit (Person)"))
+		Expect(msg).To(ContainSubstring("reverted every time"))
 		Eventually(func() map[string]int { return eventsAbout("RoleBaseline", "", rb.Name) }).Should(HaveKey(v1.ReasonRevertLoopDetected))
+	})
+
+	It("bounds the reverts of a writer that repeats a change faster than a few times a second", func() {
+		ns, rb := enforcedTeam(nil)
+		fights := tamperRepeatedly(k8sClient, ns, 20*time.Millisecond, 3*time.Second)
+		Eventually(func(g Gomega) []rbacv1.PolicyRule { return fetchRole(g, ns, "app").Rules }).Should(Equal([]rbacv1.PolicyRule{readPods}))
+		reverts := len(journal(rb))
+		Expect(reverts).To(BeNumerically("<=", objectRevertBurst+objectRevertsPerSecond*4), "%d changes", fights)
+		Expect(reverts).To(BeNumerically(">=", objectRevertsPerSecond*2), "an unknown writer is never given up on")
+	})
+
+	It("backs off from another controller, keeps its drift reported and names it", func() {
+		ns, rb := enforcedTeam(nil)
+		controller := client.WithFieldOwner(k8sClient, "argocd-controller")
+		stop := make(chan struct{})
+		done := make(chan int)
+		go func() { done <- tamperUntil(controller, ns, 20*time.Millisecond, stop) }()
+		got := eventuallyStatus(rb.Name, func(st *v1.RoleBaselineStatus) bool {
+			c := meta.FindStatusCondition(st.Conditions, v1.ConditionEnforced)
+			return c != nil && c.Reason == v1.ReasonRevertLoopDetected && !inSync(st)
+		})
+		msg := meta.FindStatusCondition(got.Status.Conditions, v1.ConditionEnforced).Message
+		Expect(msg).To(ContainSubstring("field manager argocd-controller (Controller)"))
+		Expect(msg).To(ContainSubstring("back off"))
+		time.Sleep(3 * time.Second) // the controller keeps going; the operator backs off
+		close(stop)
+		fights := <-done
+		Expect(len(journal(rb))).To(BeNumerically("<=", loopThreshold+1), "reverts while fighting for %d attempts", fights)
+		Expect(getBaseline(rb.Name).Status.Counts.Drifts).To(BeNumerically(">", 0), "the drift stays reported")
+		Eventually(func() map[string]int { return eventsAbout("Role", ns, "app") }).Should(HaveKey(v1.ReasonRevertLoopDetected))
+	})
+
+	It("keeps journalLimit entries, the newest, when the baseline omits spec.enforcement", func() {
+		const namespaces, rounds = 20, 10
+		var nss []string
+		for range namespaces {
+			ns := createNamespace(nil)
+			Expect(k8sClient.Create(ctx, newRole(ns, "app", readPods))).To(Succeed())
+			Expect(k8sClient.Create(ctx, newRoleBinding(ns, "app-devs", "app", group("devs")))).To(Succeed())
+			nss = append(nss, ns)
+		}
+		rb := teamBaseline(nss[0])
+		rb.Spec.Scope.Namespaces = nss
+		rb.Spec.Mode = v1.ModeEnforce
+		Expect(k8sClient.Create(ctx, rb)).To(Succeed())
+		rb = eventuallyStatus(rb.Name, enforced)
+		Expect(rb.Spec.Enforcement.JournalLimit).To(BeEquivalentTo(v1.DefaultJournalLimit), "defaulted by the API server")
+		Expect(rb.Spec.Enforcement.Violations).To(Equal(v1.ViolationReport))
+
+		for range rounds {
+			for _, ns := range nss {
+				role := getRole(ns, "app")
+				role.Rules = append(role.Rules, readSecrets)
+				Expect(k8sClient.Update(ctx, role)).To(Succeed())
+			}
+			for _, ns := range nss {
+				Eventually(func(g Gomega) []rbacv1.PolicyRule { return fetchRole(g, ns, "app").Rules }).Should(HaveLen(1))
+			}
+		}
+		Expect(getBaseline(rb.Name).Status.Journal).NotTo(BeEmpty())
+		Eventually(func() int { return len(journal(rb)) }, 30*time.Second).Should(Equal(v1.DefaultJournalLimit))
+		kept := map[string]bool{}
+		for _, cm := range journal(rb) {
+			kept[cm.Name] = true
+		}
+		// Ten changes of each Role within seconds are a fight: Enforced stays False for a minute.
+		final := eventuallyStatus(rb.Name, func(st *v1.RoleBaselineStatus) bool { return inSync(st) && len(st.Journal) == 20 })
+		for _, rec := range final.Status.Journal {
+			Expect(kept).To(HaveKey(rec.Entry), "the newest entries are never pruned")
+		}
 	})
 
 	It("leaves an object another controller owns alone", func() {
@@ -279,6 +327,35 @@ func bindGeneratedRoles(user string) {
 			Expect(k8sClient.Create(ctx, r)).To(Succeed())
 			Expect(k8sClient.Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: r.Name, Namespace: journalNamespace},
 				RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: r.Name}, Subjects: subject})).To(Succeed())
+		}
+	}
+}
+
+// tamperRepeatedly makes the same drift as often as every, through c, for d: whenever the
+// Role ns/app is back on the baseline it adds a rule again. It returns how many
+// drifts it made.
+func tamperRepeatedly(c client.Client, ns string, every, d time.Duration) int {
+	stop := make(chan struct{})
+	time.AfterFunc(d, func() { close(stop) })
+	return tamperUntil(c, ns, every, stop)
+}
+
+func tamperUntil(c client.Client, ns string, every time.Duration, stop <-chan struct{}) int {
+	defer GinkgoRecover()
+	n := 0
+	for {
+		select {
+		case <-stop:
+			return n
+		case <-time.After(every):
+		}
+		role := &rbacv1.Role{}
+		if c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "app"}, role) != nil || len(role.Rules) != 1 {
+			continue
+		}
+		role.Rules = append(role.Rules, readSecrets)
+		if c.Update(ctx, role) == nil {
+			n++
 		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/client-go/util/workqueue"
+	"k8s.io/klog/v2"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 
@@ -20,8 +21,10 @@ import (
 	"github.com/rbac-guardrails/rbac-guardrails/internal/revert"
 )
 
-// revertWorkers is how many objects are reverted at once.
-const revertWorkers = 4
+// revertWorkers is how many objects are reverted at once. Each revert is two
+// sequential API writes (journal, then object), so the workers keep the API server
+// busy while one waits; the operator-wide Throttle, not the worker count, is the limit.
+const revertWorkers = 8
 
 // revertItem asks for one object of one baseline to be put back; a zero ref asks for
 // every finding of the baseline.
@@ -35,15 +38,18 @@ type revertItem struct {
 // straight away, so a revert never waits for a status write (nor a status write for
 // a revert). It then asks the status reconcile to report, through notify.
 type reverter struct {
-	r      *RoleBaselineReconciler
-	queue  workqueue.TypedRateLimitingInterface[revertItem]
+	r        *RoleBaselineReconciler
+	log      logr.Logger
+	throttle *revert.Throttle
+	// queue dedupes items; delays are set per item (the object's bound, a
+	// controller's backoff, a failure), never by the queue's own rate limiter.
+	queue  workqueue.TypedDelayingInterface[revertItem]
 	notify chan event.GenericEvent
 }
 
-func newReverter(r *RoleBaselineReconciler) *reverter {
-	return &reverter{r: r,
-		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[revertItem](),
-			workqueue.TypedRateLimitingQueueConfig[revertItem]{Name: "revert"}),
+func newReverter(r *RoleBaselineReconciler, log logr.Logger, throttle *revert.Throttle) *reverter {
+	return &reverter{r: r, log: log, throttle: throttle,
+		queue:  workqueue.NewTypedDelayingQueueWithConfig(workqueue.TypedDelayingQueueConfig[revertItem]{Name: "revert"}),
 		notify: make(chan event.GenericEvent, 1024),
 	}
 }
@@ -53,14 +59,15 @@ func (rv *reverter) NeedLeaderElection() bool { return true }
 
 // Start runs the workers until ctx ends.
 func (rv *reverter) Start(ctx context.Context) error {
-	log := logr.FromContextOrDiscard(ctx).WithName("revert")
+	ctx = logr.NewContext(ctx, rv.log)
 	for range revertWorkers {
 		go func() {
 			defer utilruntime.HandleCrash()
-			for rv.next(logr.NewContext(ctx, log)) {
+			for rv.next(ctx) {
 			}
 		}()
 	}
+	rv.log.Info("Starting revert workers", "workers", revertWorkers)
 	<-ctx.Done()
 	rv.queue.ShutDown()
 	return nil
@@ -80,6 +87,7 @@ func (rv *reverter) changed(name string, spec *v1.RoleBaselineSpec, ref drift.Ob
 		}
 	}
 	rv.queue.Add(item)
+	revertQueueDepth.Set(float64(rv.queue.Len()))
 }
 
 func (rv *reverter) next(ctx context.Context) bool {
@@ -88,11 +96,10 @@ func (rv *reverter) next(ctx context.Context) bool {
 		return false
 	}
 	defer rv.queue.Done(item)
-	after := rv.process(ctx, item)
-	rv.queue.Forget(item)
-	if after > 0 {
+	if after := rv.process(ctx, item); after > 0 {
 		rv.queue.AddAfter(item, after)
 	}
+	revertQueueDepth.Set(float64(rv.queue.Len()))
 	return true
 }
 
@@ -105,7 +112,7 @@ func (rv *reverter) process(ctx context.Context, item revertItem) time.Duration 
 		return 0
 	}
 	rb := st.baseline
-	log := logr.FromContextOrDiscard(ctx).WithValues("rolebaseline", rb.Name)
+	log := logr.FromContextOrDiscard(ctx).WithValues("rolebaseline", klog.KObj(rb))
 	// The state may predate a spec change the status reconcile has not loaded yet.
 	var cur v1.RoleBaseline
 	if err := r.Get(ctx, types.NamespacedName{Name: rb.Name}, &cur, client.UnsafeDisableDeepCopy); err != nil ||
@@ -135,7 +142,7 @@ func (rv *reverter) process(ctx context.Context, item revertItem) time.Duration 
 	}
 	var wait time.Duration
 	for i := range actions {
-		o, retry := rv.apply(ctx, log, rb, st.enforce, &actions[i])
+		o, retry := rv.apply(ctx, log, rb, es, &actions[i])
 		if o != nil {
 			results[actions[i].Ref] = *o
 		}
@@ -161,43 +168,65 @@ func (rv *reverter) process(ctx context.Context, item revertItem) time.Duration 
 	return wait
 }
 
-// apply performs one action within the baseline's rate limit and the object's loop
-// backoff. It returns the object's outcome (nil when a concurrent change will bring a
-// new watch event) and when to retry.
+// writer names who left the object at a's ref as it is: its newest field manager
+// and, when the audit log told, the authenticated user.
+func (rv *reverter) writer(a *revert.Action) revert.Writer {
+	r := rv.r
+	manager, rvs := "", ""
+	if a.Prior != nil {
+		manager, rvs = revert.LastManager(a.Prior.GetManagedFields()), a.Prior.GetResourceVersion()
+	}
+	user := ""
+	if r.Audit != nil {
+		if w, ok := r.Audit.Index.Attribute(a.Ref, rvs); ok {
+			user = w.Who()
+		}
+	}
+	return revert.ClassifyWriter(manager, user, r.ControllerFieldManagers)
+}
+
+// apply performs one action within the object's bound, a fighting controller's
+// backoff and the operator-wide budget. It returns the object's outcome (nil when a
+// concurrent change will bring a new watch event) and when to retry.
 func (rv *reverter) apply(ctx context.Context, log logr.Logger, rb *v1.RoleBaseline, es *enforceState, a *revert.Action) (*outcome, time.Duration) {
 	r := rv.r
-	now := r.Now()
+	w := rv.writer(a)
+	log = log.WithValues("object", a.Ref.String(), "action", a.Kind, "writer", w.String(), "writerKind", w.Kind)
 	es.mu.Lock()
-	h := es.historyOf(a.Ref)
-	if now.Before(h.until) {
-		es.mu.Unlock()
-		return &outcome{kind: outcomeLooping, msg: a.Ref.String()}, h.until.Sub(now)
-	}
-	if res := es.limiterFor(rb.Spec.Enforcement.MaxRevertsPerMinute).ReserveN(now, 1); res.DelayFrom(now) > 0 {
-		res.CancelAt(now)
-		es.mu.Unlock()
-		return &outcome{kind: outcomeRateLimited, msg: a.Ref.String()}, res.DelayFrom(now)
-	}
+	g := es.guardOf(a.Ref)
+	wait, backingOff := g.hold(r.Now(), w)
 	es.mu.Unlock()
+	if backingOff {
+		revertBackoffsTotal.WithLabelValues(rb.Name).Inc()
+		return &outcome{kind: outcomeLooping, msg: a.Ref.String()}, wait
+	}
+	if wait > 0 {
+		return &outcome{kind: outcomeRateLimited, msg: a.Ref.String()}, wait
+	}
+	if err := rv.throttle.Wait(ctx); err != nil {
+		return nil, 0 // stopping
+	}
 
-	applier := revert.Applier{Client: r.Client, Reader: r.APIReader, Namespace: r.JournalNamespace}
+	now := r.Now()
+	applier := revert.Applier{Client: r.revertClient, Reader: r.APIReader, Namespace: r.JournalNamespace}
 	entry, err := applier.Apply(ctx, rb, a, now)
 	if err != nil {
-		if apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) {
-			log.V(1).Info("Revert raced a change; waiting for the watch", "object", a.Ref.String(), "error", err.Error())
+		if apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) || apierrors.IsNotFound(err) {
+			log.V(1).Info("Revert raced a change; waiting for the watch", "error", err.Error())
 			return nil, 0
 		}
+		if apierrors.IsTooManyRequests(err) {
+			log.Info("API server is throttling reverts; retrying", "error", err.Error())
+			return &outcome{kind: outcomeRateLimited, msg: a.Ref.String()}, time.Second
+		}
+		revertFailuresTotal.WithLabelValues(rb.Name).Inc()
+		log.Error(err, "Revert failed; retrying", "retryIn", failedRetry)
 		msg := fmt.Sprintf("%s %s: %v", a.Kind, a.Ref, err)
 		r.Recorder.Eventf(rb, nil, corev1.EventTypeWarning, v1.ReasonRevertFailed, "Revert", "%s", note(msg))
 		return &outcome{kind: outcomeFailed, msg: msg}, failedRetry
 	}
-
-	msg := fmt.Sprintf("%s %s to revert %s; prior state in ConfigMap %s/%s", a.Kind, a.Ref, typesOf(a.Findings), r.JournalNamespace, entry)
-	log.Info("Reverted drift", "action", a.Kind, "object", a.Ref.String(), "journal", entry)
-	r.Recorder.Eventf(rb, nil, corev1.EventTypeNormal, v1.ReasonReverted, "Revert", "%s", note(msg))
-	if obj := r.cachedObject(ctx, a.Ref); obj != nil {
-		r.Recorder.Eventf(obj, rb, corev1.EventTypeNormal, v1.ReasonReverted, "Revert", "%s", note("RoleBaseline "+rb.Name+": "+msg))
-	}
+	revertsTotal.WithLabelValues(rb.Name, string(a.Kind)).Inc()
+	log.Info("Reverted drift", "journal", r.JournalNamespace+"/"+entry, "findings", typesOf(a.Findings))
 
 	es.mu.Lock()
 	defer es.mu.Unlock()
@@ -208,11 +237,21 @@ func (rv *reverter) apply(ctx context.Context, log logr.Logger, rb *v1.RoleBasel
 	if len(es.unreported) > maxJournalRecords {
 		es.unreported = es.unreported[:maxJournalRecords]
 	}
-	if h.recordRevert(now) {
-		log.Info("Revert loop detected; backing off", "object", a.Ref.String(), "backoff", h.backoff)
-		r.Recorder.Eventf(rb, nil, corev1.EventTypeWarning, v1.ReasonRevertLoopDetected, "Revert",
-			"%s was reverted %d times within %s: another writer keeps changing it; next revert in %s",
-			a.Ref, loopThreshold, loopWindow, h.backoff)
+	rv.revertedEvent(ctx, rb, es, a, w, entry)
+	started, backoff := g.reverted(now, w)
+	if f := g.fight; f != nil {
+		foughtRevertsTotal.WithLabelValues(rb.Name, string(w.Kind)).Inc()
+		if started {
+			revertLoopsTotal.WithLabelValues(rb.Name, string(w.Kind)).Inc()
+		}
+		if started || backoff > 0 {
+			msg := f.describe(a.Ref.String(), now, g.until)
+			log.Info("Revert loop detected", "reverts", f.reverts, "backoff", backoff, "decision", decision(backoff))
+			r.Recorder.Eventf(rb, nil, corev1.EventTypeWarning, v1.ReasonRevertLoopDetected, "Revert", "%s", note(msg))
+			if obj := r.cachedObject(ctx, a.Ref); obj != nil {
+				r.Recorder.Eventf(obj, rb, corev1.EventTypeWarning, v1.ReasonRevertLoopDetected, "Revert", "%s", note("RoleBaseline "+rb.Name+": "+msg))
+			}
+		}
 	}
 	if es.sincePrune >= pruneEvery && es.pruning.CompareAndSwap(false, true) {
 		es.sincePrune = 0
@@ -221,13 +260,52 @@ func (rv *reverter) apply(ctx context.Context, log logr.Logger, rb *v1.RoleBasel
 	return &outcome{kind: outcomeReverted, msg: a.Ref.String()}, 0
 }
 
-// prune deletes journal entries past the baseline's journalLimit, off the revert path.
+func decision(backoff time.Duration) string {
+	if backoff > 0 {
+		return "back off from another controller; drift stays reported"
+	}
+	return "revert every time"
+}
+
+// revertedEvent announces a revert on the baseline and the object, within the
+// baseline's event budget; es.mu must be held.
+func (rv *reverter) revertedEvent(ctx context.Context, rb *v1.RoleBaseline, es *enforceState, a *revert.Action, w revert.Writer, entry string) {
+	if !es.events.Allow() {
+		es.eventsHeld++
+		return
+	}
+	r := rv.r
+	msg := fmt.Sprintf("%s %s to revert %s by %s; prior state in ConfigMap %s/%s", a.Kind, a.Ref, typesOf(a.Findings), w, r.JournalNamespace, entry)
+	if es.eventsHeld > 0 {
+		msg += fmt.Sprintf(" (%d more revert(s) since the last event: see status.journal)", es.eventsHeld)
+		es.eventsHeld = 0
+	}
+	r.Recorder.Eventf(rb, nil, corev1.EventTypeNormal, v1.ReasonReverted, "Revert", "%s", note(msg))
+	if obj := r.cachedObject(ctx, a.Ref); obj != nil {
+		r.Recorder.Eventf(obj, rb, corev1.EventTypeNormal, v1.ReasonReverted, "Revert", "%s", note("RoleBaseline "+rb.Name+": "+msg))
+	}
+}
+
+// prune deletes journal entries past the baseline's journalLimit, off the revert path,
+// and again while reverts were journaled during a pass, so the last burst is pruned too.
 func (rv *reverter) prune(ctx context.Context, log logr.Logger, applier revert.Applier, rb *v1.RoleBaseline, es *enforceState) {
-	defer es.pruning.Store(false)
 	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
-	if err := applier.Prune(pctx, rb, int(rb.Spec.Enforcement.JournalLimit)); err != nil {
-		log.Error(err, "Pruning the journal failed; retrying after the next reverts")
+	for {
+		err := applier.Prune(pctx, rb, rb.Spec.Enforcement.EffectiveJournalLimit())
+		if err != nil {
+			log.Error(err, "Pruning the journal failed; retrying after the next reverts")
+		}
+		es.mu.Lock()
+		again := err == nil && es.sincePrune > 0
+		es.sincePrune = 0
+		if !again {
+			es.pruning.Store(false)
+		}
+		es.mu.Unlock()
+		if !again {
+			return
+		}
 	}
 }
 

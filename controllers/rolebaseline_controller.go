@@ -48,6 +48,15 @@ type RoleBaselineReconciler struct {
 	// Audit, when set, names who changed the objects of findings and supplies usage
 	// data for UnusedPermission findings (attribution.go, usage.go).
 	Audit *AuditSources
+	// Throttle is the operator-wide revert budget (nil: DefaultRevertQPS).
+	Throttle *revert.Throttle
+	// ControllerFieldManagers are the field managers taken for other controllers when
+	// the audit log does not name the writer: only those are backed off from in a fight.
+	// nil means DefaultControllerFieldManagers; an empty slice names none.
+	ControllerFieldManagers []string
+
+	// revertClient writes reverts and journal entries as revert.FieldManager.
+	revertClient client.Client
 
 	hub      *hub
 	reverter *reverter
@@ -109,7 +118,15 @@ func (r *RoleBaselineReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.StatusFindings > MaxStatusFindings {
 		return fmt.Errorf("status findings limit %d is above the CRD's maximum of %d", r.StatusFindings, MaxStatusFindings)
 	}
-	r.reverter = newReverter(r)
+	if r.ControllerFieldManagers == nil {
+		r.ControllerFieldManagers = DefaultControllerFieldManagers
+	}
+	if r.Throttle == nil {
+		r.Throttle = revert.NewThrottle(DefaultRevertQPS, DefaultRevertBurst)
+	}
+	r.revertClient = client.WithFieldOwner(r.Client, revert.FieldManager)
+	r.reverter = newReverter(r, mgr.GetLogger().WithName("revert"), r.Throttle)
+	observeThrottle(r.Throttle)
 	if err := mgr.Add(r.reverter); err != nil {
 		return err
 	}
@@ -258,7 +275,11 @@ func (r *RoleBaselineReconciler) reconcile(ctx context.Context, rb *v1.RoleBasel
 		if loaded {
 			r.reverter.queue.Add(revertItem{baseline: rb.Name})
 		}
-		p.journal, p.enforce = st.enforce.report(rb), st.enforce
+		p.journal, p.enforce = st.enforce.report(rb, now), st.enforce
+		if end := st.enforce.fightsEndIn(now); end > 0 {
+			// Clear RevertLoopDetected once the fight has been quiet for a window.
+			p.result.RequeueAfter = min(p.result.RequeueAfter, end)
+		}
 	}
 	return p, nil
 }

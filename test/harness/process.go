@@ -1,4 +1,7 @@
-package main
+// Package harness runs the operator the way it ships, for benchmarks and the
+// reliability suite: the manager binary built as the image builds it, started as its
+// own process against an envtest etcd and kube-apiserver.
+package harness
 
 import (
 	"bufio"
@@ -18,8 +21,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 )
 
-// repoRoot walks up from the working directory to the directory holding go.mod.
-func repoRoot() (string, error) {
+// RepoRoot walks up from the working directory to the directory holding go.mod.
+func RepoRoot() (string, error) {
 	dir, err := os.Getwd()
 	if err != nil {
 		return "", err
@@ -41,11 +44,11 @@ func repoRoot() (string, error) {
 // pages in the manager's RSS.
 var buildFlags = []string{"-trimpath", "-ldflags=-s -w"}
 
-// buildManager builds the operator binary from the repository root into dir, the way
+// BuildManager builds the operator binary from the repository root into dir, the way
 // the production image does.
-func buildManager(ctx context.Context, root, dir string) (string, error) {
+func BuildManager(ctx context.Context, root, dir string) (string, error) {
 	bin := filepath.Join(dir, "rbac-guardrails")
-	progress("building the manager: CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o %s .", bin)
+	Progress("building the manager: CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o %s .", bin)
 	cmd := exec.CommandContext(ctx, "go", append(append([]string{"build"}, buildFlags...), "-o", bin, ".")...)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
@@ -56,65 +59,93 @@ func buildManager(ctx context.Context, root, dir string) (string, error) {
 	return bin, nil
 }
 
-// controlPlane is a running envtest etcd and kube-apiserver with an admin kubeconfig.
-type controlPlane struct {
-	env        *envtest.Environment
-	cfg        *rest.Config // the harness's own client: high client-side QPS
-	kubeconfig string       // for the manager: an admin user, default client settings
+// ControlPlane is a running envtest etcd and kube-apiserver with an admin kubeconfig.
+type ControlPlane struct {
+	Env        *envtest.Environment
+	Cfg        *rest.Config // the harness's own client: high client-side QPS
+	Kubeconfig string       // for the manager: an admin user, default client settings
 }
 
-func startControlPlane(root, dir string) (*controlPlane, error) {
+// StartControlPlane starts etcd and kube-apiserver with the CRDs installed and writes
+// an admin kubeconfig into dir. configure, if set, may change the environment first
+// (API server flags, webhooks).
+func StartControlPlane(root, dir string, configure func(*envtest.Environment)) (*ControlPlane, error) {
 	env := &envtest.Environment{
 		CRDDirectoryPaths:     []string{filepath.Join(root, "config", "crd", "bases")},
 		ErrorIfCRDPathMissing: true,
+	}
+	if configure != nil {
+		configure(env)
 	}
 	cfg, err := env.Start()
 	if err != nil {
 		return nil, fmt.Errorf("starting the control plane: %w", err)
 	}
-	cp := &controlPlane{env: env}
+	cp := &ControlPlane{Env: env}
 	cfg = rest.CopyConfig(cfg)
 	cfg.QPS, cfg.Burst = 2000, 4000
-	cp.cfg = cfg
+	cp.Cfg = cfg
 
 	user, err := env.AddUser(envtest.User{Name: "bench-admin", Groups: []string{"system:masters"}}, nil)
 	if err != nil {
-		cp.stop()
+		cp.Stop()
 		return nil, fmt.Errorf("creating the admin user: %w", err)
 	}
 	data, err := user.KubeConfig()
 	if err != nil {
-		cp.stop()
+		cp.Stop()
 		return nil, fmt.Errorf("rendering the kubeconfig: %w", err)
 	}
-	cp.kubeconfig = filepath.Join(dir, "kubeconfig")
-	if err := os.WriteFile(cp.kubeconfig, data, 0o600); err != nil {
-		cp.stop()
+	cp.Kubeconfig = filepath.Join(dir, "kubeconfig")
+	if err := os.WriteFile(cp.Kubeconfig, data, 0o600); err != nil {
+		cp.Stop()
 		return nil, err
 	}
 	return cp, nil
 }
 
-func (cp *controlPlane) stop() {
-	if err := cp.env.Stop(); err != nil {
-		progress("stopping the control plane: %v", err)
+// Stop stops the API server and etcd.
+func (cp *ControlPlane) Stop() {
+	if err := cp.Env.Stop(); err != nil {
+		Progress("stopping the control plane: %v", err)
 	}
 }
 
-// managerProcess is the operator running as a child process.
-type managerProcess struct {
-	cmd  *exec.Cmd
-	log  string
+// Progress reports what the harness does; the caller sets it (stderr, t.Logf).
+var Progress = func(format string, args ...any) {}
+
+// JournalNamespace is the manager's --journal-namespace: it must exist, and envtest has "default".
+const JournalNamespace = "default"
+
+// Manager is the operator running as a child process.
+type Manager struct {
+	Cmd  *exec.Cmd
+	Log  string
 	done chan struct{}
 	err  error
 }
 
-func startManager(bin, kubeconfig, dir, logLevel string, env, args []string) (*managerProcess, error) {
-	port, err := freePort()
+// ManagerOptions are how a manager process starts.
+type ManagerOptions struct {
+	LogLevel string // --zap-log-level; "info" when empty
+	LogName  string // the log file's name in dir; manager.log when empty
+	Env      []string
+	Args     []string // extra flags, after the defaults (a later flag wins)
+}
+
+// StartManager starts the operator binary against kubeconfig, logging into dir.
+func StartManager(bin, kubeconfig, dir string, o ManagerOptions) (*Manager, error) {
+	port, err := FreePort()
 	if err != nil {
 		return nil, err
 	}
-	logPath := filepath.Join(dir, "manager.log")
+	if o.LogLevel == "" {
+		o.LogLevel = "info"
+	}
+	if o.LogName == "" {
+		o.LogName = "manager.log"
+	}
+	logPath := filepath.Join(dir, o.LogName)
 	logFile, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
@@ -126,9 +157,9 @@ func startManager(bin, kubeconfig, dir, logLevel string, env, args []string) (*m
 		// No webhook configuration is registered here, so no serving certificates are needed.
 		"--enable-webhooks=false",
 		// The Enforce-mode journal's namespace must exist; envtest has "default".
-		"--journal-namespace=" + journalNamespace,
-		"--zap-log-level=" + logLevel}, args...)...)
-	cmd.Env = append(append(os.Environ(), "KUBECONFIG="+kubeconfig), env...)
+		"--journal-namespace=" + JournalNamespace,
+		"--zap-log-level=" + o.LogLevel}, o.Args...)...)
+	cmd.Env = append(append(os.Environ(), "KUBECONFIG="+kubeconfig), o.Env...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	// Its own process group: a Ctrl-C reaches the harness, which then stops it in order.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -136,7 +167,7 @@ func startManager(bin, kubeconfig, dir, logLevel string, env, args []string) (*m
 		logFile.Close()
 		return nil, fmt.Errorf("starting the manager: %w", err)
 	}
-	m := &managerProcess{cmd: cmd, log: logPath, done: make(chan struct{})}
+	m := &Manager{Cmd: cmd, Log: logPath, done: make(chan struct{})}
 	go func() {
 		m.err = cmd.Wait()
 		logFile.Close()
@@ -145,36 +176,44 @@ func startManager(bin, kubeconfig, dir, logLevel string, env, args []string) (*m
 	return m, nil
 }
 
-// exited returns an error when the manager is no longer running.
-func (m *managerProcess) exited() error {
+// Exited returns an error when the manager is no longer running.
+func (m *Manager) Exited() error {
 	select {
 	case <-m.done:
-		return fmt.Errorf("the manager exited: %w; its log:\n%s", m.err, m.tail(40))
+		return fmt.Errorf("the manager exited: %w; its log:\n%s", m.err, m.Tail(40))
 	default:
 		return nil
 	}
 }
 
-// stop sends SIGTERM, then SIGKILL after 10 s.
-func (m *managerProcess) stop(printLog bool) {
+// Stop sends SIGTERM, then SIGKILL after 10 s.
+func (m *Manager) Stop(printLog bool) {
 	select {
 	case <-m.done:
 	default:
-		_ = m.cmd.Process.Signal(syscall.SIGTERM)
+		_ = m.Cmd.Process.Signal(syscall.SIGTERM)
 		select {
 		case <-m.done:
 		case <-time.After(10 * time.Second):
-			_ = m.cmd.Process.Kill()
+			_ = m.Cmd.Process.Kill()
 			<-m.done
 		}
 	}
 	if printLog {
-		fmt.Fprintf(os.Stderr, "---- manager log ----\n%s---- end of manager log ----\n", m.tail(1<<30))
+		fmt.Fprintf(os.Stderr, "---- manager log ----\n%s---- end of manager log ----\n", m.Tail(1<<30))
 	}
 }
 
-func (m *managerProcess) tail(lines int) string {
-	data, err := os.ReadFile(m.log)
+// Kill ends the manager with SIGKILL, as an OOM kill or a node failure would, and
+// waits until it is gone.
+func (m *Manager) Kill() {
+	_ = m.Cmd.Process.Kill()
+	<-m.done
+}
+
+// Tail is the last lines of the manager's log.
+func (m *Manager) Tail(lines int) string {
+	data, err := os.ReadFile(m.Log)
 	if err != nil {
 		return err.Error()
 	}
@@ -185,17 +224,17 @@ func (m *managerProcess) tail(lines int) string {
 	return strings.Join(all, "")
 }
 
-// memory is the resident memory of a process, in bytes.
-type memory struct{ rss, hwm, anon, file int64 }
+// Memory is the resident memory of a process, in bytes.
+type Memory struct{ RSS, HWM, Anon, File int64 }
 
-// memoryOf reads VmRSS, VmHWM, RssAnon and RssFile from /proc/<pid>/status.
-func memoryOf(pid int) (memory, error) {
+// MemoryOf reads VmRSS, VmHWM, RssAnon and RssFile from /proc/<pid>/status.
+func MemoryOf(pid int) (Memory, error) {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return memory{}, err
+		return Memory{}, err
 	}
 	defer f.Close()
-	var m memory
+	var m Memory
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		fields := strings.Fields(sc.Text())
@@ -208,21 +247,23 @@ func memoryOf(pid int) (memory, error) {
 		}
 		switch fields[0] {
 		case "VmRSS:":
-			m.rss = kb * 1024
+			m.RSS = kb * 1024
 		case "VmHWM:":
-			m.hwm = kb * 1024
+			m.HWM = kb * 1024
 		case "RssAnon:":
-			m.anon = kb * 1024
+			m.Anon = kb * 1024
 		case "RssFile:":
-			m.file = kb * 1024
+			m.File = kb * 1024
 		}
 	}
 	return m, sc.Err()
 }
 
-func mb(b int64) float64 { return float64(b) / (1 << 20) }
+// MB is b in MiB.
+func MB(b int64) float64 { return float64(b) / (1 << 20) }
 
-func freePort() (int, error) {
+// FreePort is a free TCP port on the loopback address.
+func FreePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, err

@@ -20,6 +20,7 @@ import (
 
 	v1 "github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/revert"
+	"github.com/rbac-guardrails/rbac-guardrails/test/harness"
 )
 
 var scheme = runtime.NewScheme()
@@ -40,7 +41,7 @@ type result struct {
 	negative                        int       // writes whose status event arrived before their Role event
 	setup                           time.Duration
 	ready                           time.Duration // baseline created -> status current
-	memSetup, memAfter              memory
+	memSetup, memAfter              harness.Memory
 	enforce                         enforceStats
 }
 
@@ -66,15 +67,15 @@ func runSize(ctx context.Context, opts options, root, tmp, bin string, n int) (r
 
 	progress("N=%d: starting etcd and kube-apiserver", n)
 	started := time.Now()
-	cp, err := startControlPlane(root, dir)
+	cp, err := harness.StartControlPlane(root, dir, nil)
 	if err != nil {
 		return res, err
 	}
 	defer func() {
 		progress("N=%d: stopping the control plane", n)
-		cp.stop()
+		cp.Stop()
 	}()
-	c, err := client.NewWithWatch(cp.cfg, client.Options{Scheme: scheme})
+	c, err := client.NewWithWatch(cp.Cfg, client.Options{Scheme: scheme})
 	if err != nil {
 		return res, err
 	}
@@ -126,13 +127,13 @@ func runSize(ctx context.Context, opts options, root, tmp, bin string, n int) (r
 	}
 
 	progress("N=%d: starting the manager", n)
-	mgr, err := startManager(bin, cp.kubeconfig, dir, opts.logLevel, opts.managerEnv, opts.managerArgs)
+	mgr, err := harness.StartManager(bin, cp.Kubeconfig, dir, harness.ManagerOptions{LogLevel: opts.logLevel, Env: opts.managerEnv, Args: opts.managerArgs})
 	if err != nil {
 		return res, err
 	}
 	defer func() {
 		progress("N=%d: stopping the manager", n)
-		mgr.stop(opts.keepLogs || err != nil)
+		mgr.Stop(opts.keepLogs || err != nil)
 	}()
 
 	bl := baseline(l, opts.mode)
@@ -150,7 +151,7 @@ func runSize(ctx context.Context, opts options, root, tmp, bin string, n int) (r
 			err = fmt.Errorf("%w (last status seen: observedGeneration %d of %d, drifts %d, violations %d, byType %v; want %d Unexpected)",
 				err, s.observedGeneration, s.generation, s.drifts, s.violations, s.byType, want)
 		}
-		return res, errorsJoin(err, mgr.exited())
+		return res, errorsJoin(err, mgr.Exited())
 	}
 	res.ready = time.Since(t)
 	res.setup = time.Since(started)
@@ -160,7 +161,7 @@ func runSize(ctx context.Context, opts options, root, tmp, bin string, n int) (r
 			progress("N=%d: the RoleBaseline is %d bytes of JSON with %d findings listed", n, len(data), len(got.Status.Findings))
 		}
 	}
-	if res.memSetup, err = memoryOf(mgr.cmd.Process.Pid); err != nil {
+	if res.memSetup, err = harness.MemoryOf(mgr.Cmd.Process.Pid); err != nil {
 		return res, err
 	}
 
@@ -185,10 +186,10 @@ func runSize(ctx context.Context, opts options, root, tmp, bin string, n int) (r
 	}
 	res.writes, res.negative = len(samples), negative
 	res.lat, res.ref = summarize(samples), summarize(refs)
-	if res.memAfter, err = memoryOf(mgr.cmd.Process.Pid); err != nil {
+	if res.memAfter, err = harness.MemoryOf(mgr.Cmd.Process.Pid); err != nil {
 		return res, err
 	}
-	if err := mgr.exited(); err != nil {
+	if err := mgr.Exited(); err != nil {
 		return res, err
 	}
 	return res, nil
@@ -200,7 +201,7 @@ func runSize(ctx context.Context, opts options, root, tmp, bin string, n int) (r
 // update to the arrival of its own watch event: one API write and one watch delivery
 // on the same machine, the floor under a status patch seen through a watch.
 func timedWrites(ctx context.Context, opts options, c client.Client, obs *observer, scoped []string,
-	mgr *managerProcess) (samples, refs []float64, negative int, err error) {
+	mgr *harness.Manager) (samples, refs []float64, negative int, err error) {
 	samples = make([]float64, 0, opts.writes)
 	refs = make([]float64, 0, opts.writes)
 	roles := map[string]*rbacv1.Role{}
@@ -231,7 +232,7 @@ func timedWrites(ctx context.Context, opts options, c client.Client, obs *observ
 		roles[ns] = role
 		roleAt, err := obs.roleArrival(ctx, opts.writeTimeout, role.ResourceVersion)
 		if err != nil {
-			return nil, nil, 0, errorsJoin(fmt.Errorf("write %d: %w", i, err), mgr.exited())
+			return nil, nil, 0, errorsJoin(fmt.Errorf("write %d: %w", i, err), mgr.Exited())
 		}
 		wantAdded := int32(0)
 		if add {
@@ -242,7 +243,7 @@ func timedWrites(ctx context.Context, opts options, c client.Client, obs *observ
 				return s.byType[v1.FindingRulesAdded] == wantAdded && s.rulesAdded[key] == add
 			})
 		if err != nil {
-			return nil, nil, 0, errorsJoin(err, mgr.exited())
+			return nil, nil, 0, errorsJoin(err, mgr.Exited())
 		}
 		d := st.at.Sub(roleAt)
 		if d < 0 {
@@ -296,7 +297,7 @@ func printTable(w io.Writer, results []result) {
 	for _, r := range results {
 		fmt.Fprintf(w, "| %d | %d (%d) | %d | %.1f | %.1f | %.1f | %.1f | %.1f / %.1f | %.1f / %.1f | %.1f / %.1f | %s | %.1f / %.1f |\n",
 			r.objects, r.inScope, r.unexpected, r.writes, r.lat.p50, r.lat.p90, r.lat.p99, r.lat.max,
-			mb(r.memSetup.rss), mb(r.memSetup.hwm), mb(r.memAfter.rss), mb(r.memAfter.hwm), mb(r.memAfter.anon), mb(r.memAfter.file), r.ready.Round(time.Millisecond), r.ref.p50, r.ref.p99)
+			harness.MB(r.memSetup.RSS), harness.MB(r.memSetup.HWM), harness.MB(r.memAfter.RSS), harness.MB(r.memAfter.HWM), harness.MB(r.memAfter.Anon), harness.MB(r.memAfter.File), r.ready.Round(time.Millisecond), r.ref.p50, r.ref.p99)
 	}
 	for _, r := range results {
 		if r.negative > 0 {
@@ -318,7 +319,7 @@ func printEnforceTable(w io.Writer, results []result) {
 	for _, r := range results {
 		fmt.Fprintf(w, "| %d | %d (%d) | %d | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f / %.1f | %.1f / %.1f | %.1f / %.1f | %s | %.1f / %.1f | %d / %d | %d | %s | %d |\n",
 			r.objects, r.scoped, r.unexpected, r.writes, r.lat.p50, r.lat.p90, r.lat.p99, r.lat.max, r.lat.mean,
-			mb(r.memSetup.rss), mb(r.memSetup.hwm), mb(r.memAfter.rss), mb(r.memAfter.hwm), mb(r.memAfter.anon), mb(r.memAfter.file),
+			harness.MB(r.memSetup.RSS), harness.MB(r.memSetup.HWM), harness.MB(r.memAfter.RSS), harness.MB(r.memAfter.HWM), harness.MB(r.memAfter.Anon), harness.MB(r.memAfter.File),
 			r.ready.Round(time.Millisecond), r.ref.p50, r.ref.p99, r.enforce.uidChanges, r.enforce.deletes, r.enforce.between,
 			r.enforce.paced.Round(time.Second), r.enforce.journal)
 	}

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/rbac-guardrails/rbac-guardrails/test/harness"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/types"
@@ -35,7 +36,7 @@ const (
 // minute, so the loop detector never backs off; the time waited for that is reported
 // and not timed.
 func timedReverts(ctx context.Context, opts options, c client.Client, obs *observer, scoped []string,
-	mgr *managerProcess) (samples, refs []float64, st enforceStats, err error) {
+	mgr *harness.Manager) (samples, refs []float64, st enforceStats, err error) {
 	samples = make([]float64, 0, opts.writes)
 	refs = make([]float64, 0, opts.writes)
 	type roleTrack struct {
@@ -83,14 +84,14 @@ func timedReverts(ctx context.Context, opts options, c client.Client, obs *obser
 		tamper, ti, err := obs.roleEventAt(ctx, opts.writeTimeout, key, from, "the tampering event of Role "+key+" (resourceVersion "+rv+")",
 			func(e *roleEvent) bool { return e.role.ResourceVersion == rv })
 		if err != nil {
-			return nil, nil, st, errorsJoin(fmt.Errorf("write %d: %w", i, err), mgr.exited())
+			return nil, nil, st, errorsJoin(fmt.Errorf("write %d: %w", i, err), mgr.Exited())
 		}
 		restored, ri, err := obs.roleEventAt(ctx, opts.writeTimeout, key, ti+1, "the revert of Role "+key+" (tampered at resourceVersion "+rv+")",
 			func(e *roleEvent) bool {
 				return e.typ != watch.Deleted && equality.Semantic.DeepEqual(e.role.Rules, declaredRules)
 			})
 		if err != nil {
-			return nil, nil, st, errorsJoin(fmt.Errorf("write %d: %w", i, err), mgr.exited())
+			return nil, nil, st, errorsJoin(fmt.Errorf("write %d: %w", i, err), mgr.Exited())
 		}
 		st.between += ri - ti - 1
 		for _, e := range obs.roleEvents(key, tr.checked, ri+1) {

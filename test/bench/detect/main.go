@@ -1,6 +1,6 @@
 // Command detect benchmarks the RoleBaseline controller end to end: how long an RBAC
 // write takes to show up as drift in a RoleBaseline's status, with N RBAC objects in
-// the cluster, and how much memory the manager holds.
+// the cluster, and how much harness.Memory the manager holds.
 //
 // For each size it starts a fresh envtest control plane (etcd and kube-apiserver; a
 // new one per size, so nothing carries over between sizes), fills it with N RBAC objects, runs the operator binary as a separate process,
@@ -41,6 +41,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	"github.com/rbac-guardrails/rbac-guardrails/test/harness"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 )
 
@@ -144,7 +145,8 @@ func main() {
 }
 
 func run(ctx context.Context, opts options) error {
-	root, err := repoRoot()
+	harness.Progress = progress
+	root, err := harness.RepoRoot()
 	if err != nil {
 		return err
 	}
@@ -161,7 +163,7 @@ func run(ctx context.Context, opts options) error {
 
 	bin := opts.manager
 	if bin == "" {
-		if bin, err = buildManager(ctx, root, tmp); err != nil {
+		if bin, err = harness.BuildManager(ctx, root, tmp); err != nil {
 			return err
 		}
 	}
@@ -174,7 +176,7 @@ func run(ctx context.Context, opts options) error {
 			return fmt.Errorf("size %d: %w", n, err)
 		}
 		results = append(results, res)
-		progress("N=%d: p50 %.1f ms, p99 %.1f ms, manager RSS %.1f MB", n, res.lat.p50, res.lat.p99, mb(res.memAfter.rss))
+		progress("N=%d: p50 %.1f ms, p99 %.1f ms, manager RSS %.1f MB", n, res.lat.p50, res.lat.p99, harness.MB(res.memAfter.RSS))
 	}
 	printTable(os.Stdout, results)
 	return nil

@@ -12,16 +12,13 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1 "github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
+	"github.com/rbac-guardrails/rbac-guardrails/test/harness"
 )
 
 const (
-	baselineName = "bench"
-	declaredName = "app" // the Role (and, in detect mode, RoleBinding) the baseline declares in each scoped namespace
-	// journalNamespace is the manager's --journal-namespace: it must exist, and envtest has "default".
-	journalNamespace = "default"
-	// maxRevertsPerMinute is the largest spec.enforcement.maxRevertsPerMinute the CRD
-	// allows; the default (60, burst 10) would make the rate limit the measurement.
-	maxRevertsPerMinute = 6000
+	baselineName     = "bench"
+	declaredName     = "app" // the Role (and, in detect mode, RoleBinding) the baseline declares in each scoped namespace
+	journalNamespace = harness.JournalNamespace
 )
 
 // Benchmark modes.
@@ -240,8 +237,7 @@ func baseline(l layout, mode string) *v1.RoleBaseline {
 			Subjects: []v1.Subject{{Kind: v1.SubjectGroup, APIGroup: v1.RBACGroup, Name: "app-devs"}}}}
 	}
 	if mode == modeEnforce {
-		rb.Spec.Mode = v1.ModeEnforce
-		rb.Spec.Enforcement.MaxRevertsPerMinute = maxRevertsPerMinute
+		rb.Spec.Mode = v1.ModeEnforce // every Enforcement setting at its default
 	}
 	return rb
 }
