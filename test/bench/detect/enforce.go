@@ -14,16 +14,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
-// The operator's revert-loop detector (controllers/enforce.go): 3 reverts of one object
-// within a minute are taken for another writer fighting the operator, and back off.
-const (
-	loopThreshold = 3
-	loopWindow    = time.Minute
-	// loopMargin covers the gap between the operator's clock reading for a revert
-	// (taken before it writes) and the arrival of the revert's watch event here.
-	loopMargin = 500 * time.Millisecond
-)
-
 // timedReverts makes opts.writes sequential tampering writes, round-robin over the
 // declared Role of each scoped namespace: each adds a rule, and the operator (Enforce
 // mode) puts the declared rules back in place. A write's latency is the arrival of the
@@ -32,9 +22,8 @@ const (
 // revert before the next is sent. refs are the times from sending each tampering
 // update to the arrival of its own watch event.
 //
-// A Role is tampered again only when that cannot make its third revert within a
-// minute, so the loop detector never backs off; the time waited for that is reported
-// and not timed.
+// Nothing is paced around the operator's fight detection: a Role tampered again and
+// again is reverted every time (at most 5 times a second per object), as users see it.
 func timedReverts(ctx context.Context, opts options, c client.Client, obs *observer, scoped []string,
 	mgr *harness.Manager) (samples, refs []float64, st enforceStats, err error) {
 	samples = make([]float64, 0, opts.writes)
@@ -60,17 +49,6 @@ func timedReverts(ctx context.Context, opts options, c client.Client, obs *obser
 			}
 			tr = &roleTrack{uid: role.UID, latest: role, checked: obs.roleMark(key)}
 			roles[key] = tr
-		}
-		if n := len(tr.reverts); n >= loopThreshold-1 {
-			// The next revert and the last loopThreshold-1 must not fall within loopWindow.
-			if d := time.Until(tr.reverts[n-(loopThreshold-1)].Add(loopWindow + loopMargin)); d > 0 {
-				st.paced += d
-				select {
-				case <-time.After(d):
-				case <-ctx.Done():
-					return nil, nil, st, ctx.Err()
-				}
-			}
 		}
 
 		role := tr.latest.DeepCopy()
