@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -171,6 +172,25 @@ var _ = Describe("RoleBaseline controller", func() {
 		ready := meta.FindStatusCondition(got.Status.Conditions, v1.ConditionReady)
 		Expect(ready.Reason).To(Equal(v1.ReasonInvalidSpec))
 		Expect(ready.Message).To(ContainSubstring("spec.scope.namespaceSelector"))
+	})
+
+	It("marks an Enforce baseline with an aggregation selector it cannot parse not Ready, and writes nothing", func() {
+		rb := &v1.RoleBaseline{
+			ObjectMeta: metav1.ObjectMeta{Name: unique("bogus-aggregation")},
+			Spec: v1.RoleBaselineSpec{Mode: v1.ModeEnforce, Scope: v1.Scope{ClusterScoped: true},
+				Roles: []v1.DesiredRole{{Kind: v1.KindClusterRole, Name: unique("aggregated"), AggregationRule: &v1.AggregationRule{
+					ClusterRoleSelectors: []metav1.LabelSelector{{MatchExpressions: []metav1.LabelSelectorRequirement{{Key: "a", Operator: "Bogus"}}}}}}}},
+		}
+		Expect(k8sClient.Create(ctx, rb)).To(Succeed()) // no webhook in this suite: the controller is the last line
+		got := eventuallyStatus(rb.Name, func(st *v1.RoleBaselineStatus) bool {
+			return meta.IsStatusConditionFalse(st.Conditions, v1.ConditionReady)
+		})
+		ready := meta.FindStatusCondition(got.Status.Conditions, v1.ConditionReady)
+		Expect(ready.Reason).To(Equal(v1.ReasonInvalidSpec))
+		Expect(ready.Message).To(ContainSubstring("spec.roles[0].aggregationRule.clusterRoleSelectors[0]"))
+		Consistently(func() bool {
+			return apierrors.IsNotFound(k8sClient.Get(ctx, client.ObjectKey{Name: rb.Spec.Roles[0].Name}, &rbacv1.ClusterRole{}))
+		}, 2*time.Second).Should(BeTrue())
 	})
 
 	It("follows namespace labels: a namespace that starts matching the selector brings its drift in", func() {

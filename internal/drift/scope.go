@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 
+	"k8s.io/apimachinery/pkg/api/validation/path"
+
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -51,6 +53,9 @@ func CompileScope(spec *v1alpha1.RoleBaselineSpec) (*Scope, error) {
 	if s.objSelector, err = selector(sc.ObjectSelector, "spec.scope.objectSelector"); err != nil {
 		return nil, err
 	}
+	if err := validateDeclarations(spec); err != nil {
+		return nil, err
+	}
 	for _, r := range spec.Roles {
 		s.declared[declKey{string(r.Kind), r.Name}] = true
 	}
@@ -58,6 +63,44 @@ func CompileScope(spec *v1alpha1.RoleBaselineSpec) (*Scope, error) {
 		s.declared[declKey{string(b.Kind), b.Name}] = true
 	}
 	return s, nil
+}
+
+// validateDeclarations refuses what the schema lets through but the operator could
+// not write: names the API server would reject, aggregation selectors that do not parse.
+func validateDeclarations(spec *v1alpha1.RoleBaselineSpec) error {
+	name := func(field, n string) error {
+		msgs := path.ValidatePathSegmentName(n, false)
+		if n == "" {
+			msgs = []string{"must not be empty"}
+		}
+		if len(msgs) > 0 {
+			return fmt.Errorf("%s: %q is not a valid object name: %s", field, n, strings.Join(msgs, "; "))
+		}
+		return nil
+	}
+	for i, r := range spec.Roles {
+		if err := name(fmt.Sprintf("spec.roles[%d].name", i), r.Name); err != nil {
+			return err
+		}
+		if r.AggregationRule == nil {
+			continue
+		}
+		for j := range r.AggregationRule.ClusterRoleSelectors {
+			field := fmt.Sprintf("spec.roles[%d].aggregationRule.clusterRoleSelectors[%d]", i, j)
+			if _, err := selector(&r.AggregationRule.ClusterRoleSelectors[j], field); err != nil {
+				return fmt.Errorf("%w; fix the selector (operators: In, NotIn, Exists, DoesNotExist)", err)
+			}
+		}
+	}
+	for i, b := range spec.Bindings {
+		if err := name(fmt.Sprintf("spec.bindings[%d].name", i), b.Name); err != nil {
+			return err
+		}
+		if err := name(fmt.Sprintf("spec.bindings[%d].roleRef.name", i), b.RoleRef.Name); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func selector(ls *metav1.LabelSelector, field string) (labels.Selector, error) {

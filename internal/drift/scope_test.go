@@ -2,6 +2,7 @@ package drift
 
 import (
 	"math/rand"
+	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -96,5 +97,38 @@ func TestCompactRulesExact(t *testing.T) {
 		if len(c) > len(atoms) {
 			t.Fatalf("compaction grew %d -> %d", len(atoms), len(c))
 		}
+	}
+}
+
+func TestCompileScopeValidatesDeclarations(t *testing.T) {
+	agg := func(op metav1.LabelSelectorOperator) *v1alpha1.AggregationRule {
+		return &v1alpha1.AggregationRule{ClusterRoleSelectors: []metav1.LabelSelector{
+			{MatchExpressions: []metav1.LabelSelectorRequirement{{Key: "a", Operator: op, Values: []string{"x"}}}}}}
+	}
+	tests := map[string]struct {
+		spec v1alpha1.RoleBaselineSpec
+		want string // "" when valid
+	}{
+		"valid aggregation": {spec: v1alpha1.RoleBaselineSpec{Roles: []v1alpha1.DesiredRole{{Kind: v1alpha1.KindClusterRole, Name: "agg", AggregationRule: agg(metav1.LabelSelectorOpIn)}}}},
+		"bogus operator": {spec: v1alpha1.RoleBaselineSpec{Roles: []v1alpha1.DesiredRole{{Kind: v1alpha1.KindClusterRole, Name: "agg", AggregationRule: agg("Bogus")}}},
+			want: "spec.roles[0].aggregationRule.clusterRoleSelectors[0]"},
+		"role name with a slash": {spec: v1alpha1.RoleBaselineSpec{Roles: []v1alpha1.DesiredRole{{Kind: v1alpha1.KindRole, Name: "a/b"}}},
+			want: `spec.roles[0].name: "a/b" is not a valid object name`},
+		"system: names are valid": {spec: v1alpha1.RoleBaselineSpec{Roles: []v1alpha1.DesiredRole{{Kind: v1alpha1.KindClusterRole, Name: "system:x"}}}},
+		"empty roleRef": {spec: v1alpha1.RoleBaselineSpec{Bindings: []v1alpha1.DesiredBinding{{Kind: v1alpha1.KindRoleBinding, Name: "b"}}},
+			want: "spec.bindings[0].roleRef.name"},
+		"binding name ..": {spec: v1alpha1.RoleBaselineSpec{Bindings: []v1alpha1.DesiredBinding{{Kind: v1alpha1.KindRoleBinding, Name: "..",
+			RoleRef: v1alpha1.RoleRef{Kind: v1alpha1.KindRole, Name: "r"}}}}, want: "spec.bindings[0].name"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			_, err := CompileScope(&tc.spec)
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("unexpected error: %v", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Fatalf("error %v, want one containing %q", err, tc.want)
+			}
+		})
 	}
 }
