@@ -38,6 +38,7 @@ import (
 
 	guardrailsv1alpha1 "github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
 	"github.com/rbac-guardrails/rbac-guardrails/controllers"
+	"github.com/rbac-guardrails/rbac-guardrails/internal/approval"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/audit"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/revert"
 	guardwebhook "github.com/rbac-guardrails/rbac-guardrails/internal/webhook"
@@ -65,6 +66,8 @@ type options struct {
 	revertQPS     float64
 	revertBurst   int
 	controllers   string
+	approvals     bool
+	relaxGroups   string
 	webhooks      webhookOptions
 	audit         audit.Options
 }
@@ -109,6 +112,12 @@ func main() {
 		"Comma-separated field managers taken for other controllers when the audit log does not name the writer. An object such "+
 			"a writer keeps changing is reverted with backoff (and reported); any other writer is reverted every time. "+
 			"Field managers are chosen by clients: with the audit intake on, the authenticated identity decides.")
+	flag.BoolVar(&opts.approvals, "require-approval", true,
+		"Write nothing for an Enforce baseline until the admission webhook has approved its effects for an author allowed to "+
+			"make them (docs/security.md). Turn off only where the webhook cannot run: anyone who may edit a baseline can then "+
+			"make the operator write RBAC with its own permissions.")
+	flag.StringVar(&opts.relaxGroups, "relax-enforcement-groups", "",
+		"Comma-separated groups allowed, besides a baseline's approver, to switch an Enforce baseline to Audit or dry run; empty allows every editor (each switch is announced).")
 	flag.StringVar(&opts.pprofAddr, "pprof-bind-address", "",
 		"Address of the Go profiling endpoint (/debug/pprof), e.g. 127.0.0.1:6060; empty disables it. Never expose it outside the pod.")
 	flag.BoolVar(&opts.webhooks.enabled, "enable-webhooks", true,
@@ -201,6 +210,10 @@ func run(opts options) error {
 		Throttle:                throttle,
 		ControllerFieldManagers: append([]string{}, splitList(opts.controllers)...), // empty names none
 	}
+	approvals := &approval.Store{Client: mgr.GetClient(), Reader: mgr.GetAPIReader(), Namespace: opts.journalNS}
+	if opts.approvals {
+		reconciler.Approvals = approvals
+	}
 	if err := setupAudit(mgr, opts.audit, opts.journalNS, reconciler); err != nil {
 		return err
 	}
@@ -215,7 +228,9 @@ func run(opts options) error {
 		w := opts.webhooks
 		users := append(splitList(w.exemptUsers), guardwebhook.ServiceAccountUser(w.podNamespace, w.serviceAccount))
 		guardwebhook.Register(mgr, reconciler, guardwebhook.Options{
-			Exemptions: guardwebhook.NewExemptions(users, splitList(w.exemptGroups), splitList(w.excludedNS)),
+			Exemptions:  guardwebhook.NewExemptions(users, splitList(w.exemptGroups), splitList(w.excludedNS)),
+			Approvals:   approvals,
+			RelaxGroups: splitList(opts.relaxGroups),
 		})
 		if err := mgr.AddReadyzCheck("webhook", mgr.GetWebhookServer().StartedChecker()); err != nil {
 			return err

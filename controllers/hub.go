@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	v1 "github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
+	"github.com/rbac-guardrails/rbac-guardrails/internal/approval"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/drift"
 )
 
@@ -57,6 +58,8 @@ type baselineState struct {
 	statusAt time.Time
 	// enforce has its own lock: the revert workers share it with the reconcile.
 	enforce *enforceState
+	// effectHash is approval.EffectHash of baseline's spec.
+	effectHash string
 }
 
 func newHub(revert func(string, *v1.RoleBaselineSpec, drift.ObjectRef), namespaceObjects func(string) []client.Object) *hub {
@@ -104,7 +107,8 @@ func (h *hub) load(rb *v1.RoleBaseline, eval *drift.Evaluator, snapshot func() (
 	name := rb.Name
 	st := &baselineState{baseline: &v1.RoleBaseline{ObjectMeta: *rb.ObjectMeta.DeepCopy(), Spec: *rb.Spec.DeepCopy()},
 		eval: eval, loadedAt: now, changedAt: now,
-		reported: reportedSet{}, budget: newEventBudget(), enforce: newEnforceState()}
+		reported: reportedSet{}, budget: newEventBudget(), enforce: newEnforceState(),
+		effectHash: approval.EffectHash(&rb.Spec)}
 	if old := h.baselines[name]; old != nil && old.baseline.UID == rb.UID {
 		old.mu.Lock()
 		st.reported, st.seeded = old.reported, old.seeded

@@ -112,6 +112,9 @@ func (rv *reverter) process(ctx context.Context, item revertItem) time.Duration 
 		return 0
 	}
 	rb := st.baseline
+	if r.Approvals != nil && !st.enforce.isApproved(st.effectHash) {
+		return 0 // the status reconcile reports NotApproved; an approval replans the baseline
+	}
 	log := logr.FromContextOrDiscard(ctx).WithValues("rolebaseline", klog.KObj(rb))
 	// The state may predate a spec change the status reconcile has not loaded yet.
 	var cur v1.RoleBaseline

@@ -24,6 +24,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	v1 "github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
+	"github.com/rbac-guardrails/rbac-guardrails/internal/approval"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/drift"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/revert"
 )
@@ -54,6 +55,10 @@ type RoleBaselineReconciler struct {
 	// the audit log does not name the writer: only those are backed off from in a fight.
 	// nil means DefaultControllerFieldManagers; an empty slice names none.
 	ControllerFieldManagers []string
+
+	// Approvals, when set, must approve an Enforce baseline's effects before the
+	// operator writes anything for it (the admission webhook records them).
+	Approvals *approval.Store
 
 	// revertClient writes reverts and journal entries as revert.FieldManager.
 	revertClient client.Client
@@ -156,6 +161,11 @@ func (r *RoleBaselineReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	rb := &v1.RoleBaseline{}
 	if err := r.Get(ctx, req.NamespacedName, rb); err != nil {
 		if apierrors.IsNotFound(err) {
+			if st := r.hub.get(req.Name); st != nil && r.Approvals != nil {
+				if err := r.Approvals.Delete(ctx, st.baseline.UID); err != nil {
+					log.Error(err, "Deleting the approval of a deleted baseline; it is keyed by UID and harmless")
+				}
+			}
 			r.hub.remove(req.Name)
 			r.written.forget(req.Name)
 			forgetBaseline(req.Name)
@@ -271,8 +281,18 @@ func (r *RoleBaselineReconciler) reconcile(ctx context.Context, rb *v1.RoleBasel
 		})
 		r.reportDryRun(rb, st.enforce, actions)
 	default:
-		// The revert workers act on watch events; a fresh load replans everything.
-		if loaded {
+		ok, fresh, err := r.approved(ctx, rb, st.enforce)
+		if err != nil {
+			return p, err
+		}
+		if !ok {
+			// Degrade to Audit: a spec nobody entitled submitted is never enforced.
+			r.reportNotApproved(rb, st.enforce)
+			p.result.RequeueAfter = min(p.result.RequeueAfter, approvalRecheck)
+			break
+		}
+		// The revert workers act on watch events; a fresh load or approval replans everything.
+		if loaded || fresh {
 			r.reverter.queue.Add(revertItem{baseline: rb.Name})
 		}
 		p.journal, p.enforce = st.enforce.report(rb, now), st.enforce

@@ -56,6 +56,14 @@ const (
 	// ReasonRateLimited: reverts wait for the operator-wide revert budget (--revert-qps),
 	// which shrinks while the API server answers 429 Too Many Requests (Enforced=False).
 	ReasonRateLimited = "RateLimited"
+	// ReasonNotApproved: no admission review found an author allowed to make the
+	// writes this spec asks for (the webhook was down, bypassed or failing open, or the
+	// baseline predates approvals): nothing is written, drift is only reported
+	// (Enforced=False). Re-apply the baseline, or have an admin approve it (docs/security.md).
+	ReasonNotApproved = "NotApproved"
+	// ReasonEnforcementRelaxed (event): someone switched an Enforce baseline to Audit
+	// or dry run; the event names them and the last approver.
+	ReasonEnforcementRelaxed = "EnforcementRelaxed"
 	// ReasonRevertSkipped: findings on objects the operator will not touch (owned by
 	// another controller, bootstrap or system objects) remain (Enforced=False).
 	ReasonRevertSkipped = "RevertSkipped"

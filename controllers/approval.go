@@ -1,0 +1,67 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	v1 "github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
+	"github.com/rbac-guardrails/rbac-guardrails/internal/approval"
+)
+
+// approvalRecheck is how often an Enforce baseline without approval looks for one
+// (an admin's re-approval changes no generation, so no spec event announces it).
+const approvalRecheck = 5 * time.Second
+
+// approved reports whether the baseline's current effects were approved at admission,
+// and whether that was learned just now (its reverts must then be planned afresh).
+// Without an approval store every baseline counts as approved.
+func (r *RoleBaselineReconciler) approved(ctx context.Context, rb *v1.RoleBaseline, es *enforceState) (ok, fresh bool, err error) {
+	if r.Approvals == nil {
+		return true, false, nil
+	}
+	hash := approval.EffectHash(&rb.Spec)
+	if es.isApproved(hash) {
+		return true, false, nil
+	}
+	rec, err := r.Approvals.Load(ctx, rb)
+	if err != nil {
+		return false, false, err
+	}
+	if !rec.Approves(rb) {
+		return false, false, nil
+	}
+	es.mu.Lock()
+	es.approvedHash, es.approvedBy = hash, rec.User
+	es.mu.Unlock()
+	return true, true, nil
+}
+
+// isApproved: the effects hashed to hash are approved.
+func (es *enforceState) isApproved(hash string) bool {
+	es.mu.Lock()
+	defer es.mu.Unlock()
+	return es.approvedHash != "" && es.approvedHash == hash
+}
+
+// reportNotApproved sets Enforced=False/NotApproved and announces it once per spec.
+func (r *RoleBaselineReconciler) reportNotApproved(rb *v1.RoleBaseline, es *enforceState) {
+	msg := fmt.Sprintf("No admission review approved what generation %d asks the operator to write: the webhook was down, "+
+		"bypassed or failing open, or the baseline predates approvals. Drift is reported, nothing is reverted. "+
+		"Re-apply the baseline, or have someone allowed to make its writes approve it: "+
+		"kubectl annotate rolebaseline %s %s=\"$(date +%%s)\" --overwrite", rb.Generation, rb.Name, approval.ReapproveAnnotation)
+	meta.SetStatusCondition(&rb.Status.Conditions, metav1.Condition{Type: v1.ConditionEnforced, Status: metav1.ConditionFalse,
+		Reason: v1.ReasonNotApproved, Message: note(msg), ObservedGeneration: rb.Generation})
+	hash := approval.EffectHash(&rb.Spec)
+	es.mu.Lock()
+	announce := es.unapprovedAnnounced != hash
+	es.unapprovedAnnounced = hash
+	es.mu.Unlock()
+	if announce {
+		r.Recorder.Eventf(rb, nil, corev1.EventTypeWarning, v1.ReasonNotApproved, "Enforce", "%s", note(msg))
+	}
+}
