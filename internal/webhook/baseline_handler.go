@@ -6,32 +6,37 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	admissionv1 "k8s.io/api/admission/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	v1 "github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
+	"github.com/rbac-guardrails/rbac-guardrails/internal/approval"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/drift"
 )
 
 // BaselinePath is where the RoleBaseline webhook is served.
 const BaselinePath = "/validate-rolebaseline"
 
+// sideEffects=NoneOnDryRun: an approval is recorded, except for dry runs.
 // failurePolicy=fail: unlike RBAC writes, a baseline that escalates has no second line
 // behind the webhook, and refusing baseline edits while the operator is down is cheap.
-// +kubebuilder:webhook:path=/validate-rolebaseline,mutating=false,failurePolicy=fail,sideEffects=None,timeoutSeconds=10,groups=guardrails.rbac-guardrails.io,resources=rolebaselines,verbs=create;update,versions=v1alpha1,name=rolebaseline.guardrails.rbac-guardrails.io,admissionReviewVersions=v1
+// +kubebuilder:webhook:path=/validate-rolebaseline,mutating=false,failurePolicy=fail,sideEffects=NoneOnDryRun,timeoutSeconds=10,groups=guardrails.rbac-guardrails.io,resources=rolebaselines,verbs=create;update,versions=v1alpha1,name=rolebaseline.guardrails.rbac-guardrails.io,admissionReviewVersions=v1
 
 // +kubebuilder:rbac:groups=authorization.k8s.io,resources=subjectaccessreviews,verbs=create
 
 // BaselineHandler validates RoleBaselines beyond the schema: an Enforce baseline may
 // not claim an object another Enforce baseline already declares, and may not make the
-// operator create or bind what its author could not.
+// operator write what its author could not. When the author may make every write, it
+// records the approval the controller requires before it writes anything.
 type BaselineHandler struct {
 	// Client reads baselines, namespaces and roles (from the cache) and creates
 	// SubjectAccessReviews.
@@ -39,6 +44,13 @@ type BaselineHandler struct {
 	Decoder admission.Decoder
 	// MaxReviews caps the SubjectAccessReviews per request; DefaultMaxReviews when 0.
 	MaxReviews int
+	// Approvals, when set, records who approved each Enforce baseline's effects.
+	Approvals *approval.Store
+	// Recorder announces relaxed enforcement on the baseline; optional.
+	Recorder events.EventRecorder
+	// RelaxGroups, when set, are the only groups (besides the approver) allowed to
+	// switch an Enforce baseline to Audit or dry run.
+	RelaxGroups []string
 }
 
 var _ admission.Handler = &BaselineHandler{}
@@ -54,10 +66,7 @@ func (h *BaselineHandler) Handle(ctx context.Context, req admission.Request) adm
 	}
 	scope, err := drift.CompileScope(&rb.Spec)
 	if err != nil {
-		return admission.Denied(err.Error())
-	}
-	if rb.Spec.Mode != v1.ModeEnforce {
-		return admission.Allowed("")
+		return admission.Denied(fmt.Sprintf("RoleBaseline %s: %v", rb.Name, err))
 	}
 	var old *v1.RoleBaseline
 	if req.Operation == admissionv1.Update {
@@ -65,6 +74,18 @@ func (h *BaselineHandler) Handle(ctx context.Context, req admission.Request) adm
 		if err := h.Decoder.DecodeRaw(req.OldObject, old); err != nil {
 			return admission.Errored(http.StatusBadRequest, err)
 		}
+	}
+	var rec *approval.Record
+	if h.Approvals != nil {
+		if rec, err = h.Approvals.Load(ctx, rb); err != nil {
+			return admission.Errored(http.StatusInternalServerError, err)
+		}
+	}
+	if relaxes(old, rb) {
+		return h.relax(ctx, req, old, rb, rec)
+	}
+	if rb.Spec.Mode != v1.ModeEnforce {
+		return admission.Allowed("")
 	}
 	var (
 		baselines  v1.RoleBaselineList
@@ -79,7 +100,9 @@ func (h *BaselineHandler) Handle(ctx context.Context, req admission.Request) adm
 	if msg := conflict(baselineScope{rb, scope}, baselines.Items, namespaces.Items); msg != "" {
 		return admission.Denied(msg)
 	}
-	if !grantsChanged(old, rb) {
+	// Judge the author when the writes change, or when no approval covers them yet (a
+	// baseline stored while the webhook was down, or touched by an admin to approve it).
+	if !effectChanged(old, rb) && (h.Approvals == nil || rec.Approves(rb)) {
 		return admission.Allowed("")
 	}
 	maxReviews := h.MaxReviews
@@ -87,7 +110,11 @@ func (h *BaselineHandler) Handle(ctx context.Context, req admission.Request) adm
 		maxReviews = DefaultMaxReviews
 	}
 	rv := &reviewer{client: h.Client, user: req.UserInfo, left: maxReviews, max: maxReviews}
-	reason, err := checkEscalation(ctx, rv, &rb.Spec, scope, h.liveRules(ctx))
+	var oldSpec *v1.RoleBaselineSpec
+	if old != nil {
+		oldSpec = &old.Spec
+	}
+	reasons, err := checkEscalation(ctx, rv, &rb.Spec, oldSpec, scope, h.liveRules(ctx))
 	if err != nil {
 		var budget errBudget
 		if asBudget(err, &budget) {
@@ -95,13 +122,77 @@ func (h *BaselineHandler) Handle(ctx context.Context, req admission.Request) adm
 		}
 		return admission.Errored(http.StatusInternalServerError, err)
 	}
-	if reason != "" {
-		ctrl.LoggerFrom(ctx).Info("Refused a baseline that escalates", "baseline", rb.Name, "user", req.UserInfo.Username)
-		return admission.Denied(fmt.Sprintf("RoleBaseline %s (Enforce) would make the operator grant what %s cannot: %s. "+
-			"Have it created by someone who holds these permissions (or may escalate and bind roles), or use mode Audit",
-			rb.Name, req.UserInfo.Username, reason))
+	if len(reasons) > 0 {
+		ctrl.LoggerFrom(ctx).Info("Refused a baseline that escalates", "baseline", rb.Name, "user", req.UserInfo.Username,
+			"reasons", len(reasons))
+		more := ""
+		if len(reasons) > 1 {
+			more = fmt.Sprintf(" (and %d more)", len(reasons)-1)
+		}
+		return admission.Denied(fmt.Sprintf("RoleBaseline %s (Enforce) would make the operator do what %s cannot: %s%s. "+
+			"Have it applied by someone who may make these writes (or may escalate and bind roles), or use mode Audit",
+			rb.Name, req.UserInfo.Username, reasons[0], more))
+	}
+	if h.Approvals != nil && !ptr.Deref(req.DryRun, false) {
+		r := approval.Record{UID: rb.UID, Hash: approval.EffectHash(&rb.Spec), User: req.UserInfo.Username,
+			Groups: req.UserInfo.Groups, Time: time.Now()}
+		if err := h.Approvals.Save(ctx, rb, r); err != nil {
+			return admission.Errored(http.StatusInternalServerError, fmt.Errorf("recording the approval of RoleBaseline %s: %w", rb.Name, err))
+		}
+		ctrl.LoggerFrom(ctx).Info("Approved an Enforce baseline", "baseline", rb.Name, "user", req.UserInfo.Username)
 	}
 	return admission.Allowed("")
+}
+
+// relaxes: an Enforce baseline switched to Audit or to dry run.
+func relaxes(old, rb *v1.RoleBaseline) bool {
+	if old == nil || old.Spec.Mode != v1.ModeEnforce || old.Spec.Enforcement.DryRun {
+		return false
+	}
+	return rb.Spec.Mode != v1.ModeEnforce || rb.Spec.Enforcement.DryRun
+}
+
+// relax allows switching enforcement off to the approver and, when RelaxGroups is
+// set, only to members of those groups; it is announced and recorded either way.
+func (h *BaselineHandler) relax(ctx context.Context, req admission.Request, old, rb *v1.RoleBaseline, rec *approval.Record) admission.Response {
+	user := req.UserInfo.Username
+	approver := ""
+	if rec != nil {
+		approver = rec.User
+	}
+	if len(h.RelaxGroups) > 0 && user != approver && !slices.ContainsFunc(req.UserInfo.Groups, func(g string) bool { return slices.Contains(h.RelaxGroups, g) }) {
+		return admission.Denied(fmt.Sprintf("RoleBaseline %s: switching it from Enforce to %s is reserved to its approver (%s) and the groups %s; "+
+			"ask one of them, or change the baseline without relaxing it", rb.Name, modeText(rb), orNobody(approver), strings.Join(h.RelaxGroups, ", ")))
+	}
+	if ptr.Deref(req.DryRun, false) {
+		return admission.Allowed("")
+	}
+	msg := fmt.Sprintf("%s switched RoleBaseline %s from Enforce to %s (last approved by %s): drift is no longer reverted", user, rb.Name, modeText(rb), orNobody(approver))
+	ctrl.LoggerFrom(ctx).Info("Enforcement relaxed", "baseline", rb.Name, "user", user, "approver", approver)
+	if h.Recorder != nil {
+		h.Recorder.Eventf(old, nil, corev1.EventTypeWarning, v1.ReasonEnforcementRelaxed, "Admit", "%s", msg)
+	}
+	if h.Approvals != nil && rec != nil && rec.UID == rb.UID {
+		rec.RelaxedBy = user
+		if err := h.Approvals.Save(ctx, rb, *rec); err != nil {
+			return admission.Errored(http.StatusInternalServerError, err)
+		}
+	}
+	return admission.Allowed("")
+}
+
+func modeText(rb *v1.RoleBaseline) string {
+	if rb.Spec.Mode == v1.ModeEnforce {
+		return "Enforce with dryRun"
+	}
+	return string(rb.Spec.Mode)
+}
+
+func orNobody(user string) string {
+	if user == "" {
+		return "nobody"
+	}
+	return user
 }
 
 // conflict names another Enforce baseline that already declares one of rb's objects.
@@ -125,16 +216,10 @@ func conflict(rb baselineScope, all []v1.RoleBaseline, namespaces []corev1.Names
 	return ""
 }
 
-// grantsChanged: a new Enforce baseline, a switch to Enforce, or a change of what an
-// Enforce baseline creates, binds or removes, or where.
-func grantsChanged(old, rb *v1.RoleBaseline) bool {
-	if old == nil || old.Spec.Mode != v1.ModeEnforce {
-		return true
-	}
-	return !equality.Semantic.DeepEqual(old.Spec.Roles, rb.Spec.Roles) ||
-		!equality.Semantic.DeepEqual(old.Spec.Bindings, rb.Spec.Bindings) ||
-		!equality.Semantic.DeepEqual(old.Spec.Scope, rb.Spec.Scope) ||
-		old.Spec.Unmanaged != rb.Spec.Unmanaged
+// effectChanged: a new Enforce baseline, a switch to Enforce, or a change of what an
+// Enforce baseline makes the operator write, or where.
+func effectChanged(old, rb *v1.RoleBaseline) bool {
+	return old == nil || old.Spec.Mode != v1.ModeEnforce || approval.EffectHash(&old.Spec) != approval.EffectHash(&rb.Spec)
 }
 
 // liveRules reads a role's rules from the cache.

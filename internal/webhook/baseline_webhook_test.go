@@ -12,7 +12,13 @@ import (
 	v1 "github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
 )
 
-// baselineAuthor is a user who may write RoleBaselines, and read pods in ns only.
+// rbacWriter lets a namespace's team lead write its Roles and RoleBindings: what an
+// Enforce baseline makes the operator write there.
+var rbacWriter = rbacv1.PolicyRule{APIGroups: []string{rbacv1.GroupName}, Resources: []string{"roles", "rolebindings"},
+	Verbs: []string{"get", "create", "update", "delete"}}
+
+// baselineAuthor is a user who may write RoleBaselines, and in ns read pods and write
+// Roles and RoleBindings only.
 func baselineAuthor(ns string) (string, client.Client) {
 	name := unique("carol")
 	editor := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: unique("baseline-editor")}, Rules: []rbacv1.PolicyRule{{
@@ -20,7 +26,7 @@ func baselineAuthor(ns string) (string, client.Client) {
 		Verbs: []string{"get", "list", "watch", "create", "update", "patch", "delete"}}}}
 	Expect(k8sClient.Create(ctx, editor)).To(Succeed())
 	c, _ := userClient(name, nil, editor.Name)
-	Expect(k8sClient.Create(ctx, newRole(ns, "pod-reader", readPods))).To(Succeed())
+	Expect(k8sClient.Create(ctx, newRole(ns, "pod-reader", readPods, rbacWriter))).To(Succeed())
 	Expect(k8sClient.Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
 		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "pod-reader"},
 		Subjects: []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: name}}})).To(Succeed())
@@ -35,7 +41,7 @@ var _ = Describe("RoleBaseline webhook", func() {
 		escalating := baseline(v1.ModeEnforce, ns, "reader", readPods, readSecrets)
 		err := c.Create(ctx, escalating)
 		Expect(apierrors.IsForbidden(err)).To(BeTrue(), "got %v", err)
-		Expect(err.Error()).To(ContainSubstring("would make the operator grant what " + carol + " cannot"))
+		Expect(err.Error()).To(ContainSubstring("would make the operator do what " + carol + " cannot"))
 		Expect(err.Error()).To(ContainSubstring("Role " + ns + "/reader grants get secrets in namespace " + ns))
 
 		By("binding a role the author does not hold")

@@ -3,8 +3,10 @@ package webhook
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 
 	v1 "github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/drift"
@@ -26,10 +28,47 @@ func places(spec *v1.RoleBaselineSpec, scope *drift.Scope) []string {
 	return out
 }
 
-// checkEscalation returns why the requester could not create what an Enforce baseline
-// makes the operator create, bind or remove, or "" when they could.
-func checkEscalation(ctx context.Context, rv *reviewer, spec *v1.RoleBaselineSpec, scope *drift.Scope,
-	live func(kind, namespace, name string) ([]rbacv1.PolicyRule, bool)) (string, error) {
+// check is one thing the author must be allowed to do for the baseline to be enforced.
+type check struct {
+	// changed: the check comes from what this request adds or changes, so a refusal
+	// names it first.
+	changed bool
+	run     func(context.Context) (string, error)
+}
+
+// checkEscalation returns why the requester could not make the writes an Enforce
+// baseline makes the operator perform, the reasons caused by what this request changes
+// first, or nil when they could. For every declared role and binding where it applies:
+// create and update it (adopting an existing object overwrites it; a binding's roleRef
+// change is a delete), hold its rules or escalate, bind its role or hold the role's
+// rules. Removing subjects needs update on the bindings in scope; removing undeclared
+// objects needs delete. Past the review budget it stops with what it has found.
+func checkEscalation(ctx context.Context, rv *reviewer, spec, old *v1.RoleBaselineSpec, scope *drift.Scope,
+	live func(kind, namespace, name string) ([]rbacv1.PolicyRule, bool)) ([]string, error) {
+	var reasons []string
+	var budget errBudget
+	for _, first := range []bool{true, false} {
+		for _, c := range checksOf(rv, spec, old, scope, live) {
+			if c.changed != first {
+				continue
+			}
+			reason, err := c.run(ctx)
+			if errors.As(err, &budget) && len(reasons) > 0 {
+				return reasons, nil
+			}
+			if err != nil {
+				return reasons, err
+			}
+			if reason != "" {
+				reasons = append(reasons, reason)
+			}
+		}
+	}
+	return reasons, nil
+}
+
+func checksOf(rv *reviewer, spec, old *v1.RoleBaselineSpec, scope *drift.Scope,
+	live func(kind, namespace, name string) ([]rbacv1.PolicyRule, bool)) []check {
 	nsPlaces := places(spec, scope)
 	declared := map[declKey][]rbacv1.PolicyRule{}
 	for i := range spec.Roles {
@@ -52,41 +91,124 @@ func checkEscalation(ctx context.Context, rv *reviewer, spec *v1.RoleBaselineSpe
 		}
 		return nsPlaces
 	}
+	scopeChanged := old == nil || old.Mode != v1.ModeEnforce || !equality.Semantic.DeepEqual(old.Scope, spec.Scope)
+
+	var checks []check
 	for i := range spec.Roles {
 		d := &spec.Roles[i]
+		changed := scopeChanged || !hasRole(old, d)
 		for _, ns := range placesOf(string(d.Kind)) {
-			if reason, err := rv.canCreateRole(ctx, d, ns); reason != "" || err != nil {
-				return reason, err
-			}
+			checks = append(checks,
+				check{changed, func(ctx context.Context) (string, error) {
+					return rv.mayWrite(ctx, roleResource(string(d.Kind)), ns, d.Name, placeText(string(d.Kind), ns, d.Name), "create", "update")
+				}},
+				check{changed, func(ctx context.Context) (string, error) { return rv.canCreateRole(ctx, d, ns) }})
 		}
 	}
 	for i := range spec.Bindings {
 		d := &spec.Bindings[i]
+		changed := scopeChanged || !hasBinding(old, d)
 		for _, ns := range placesOf(string(d.Kind)) {
-			if reason, err := rv.canCreateBinding(ctx, d, ns, rulesOf); reason != "" || err != nil {
-				return reason, err
+			checks = append(checks,
+				// delete: a changed roleRef is put back by deleting and recreating the binding.
+				check{changed, func(ctx context.Context) (string, error) {
+					return rv.mayWrite(ctx, bindingResource(string(d.Kind)), ns, d.Name, placeText(string(d.Kind), ns, d.Name), "create", "update", "delete")
+				}},
+				check{changed, func(ctx context.Context) (string, error) { return rv.canCreateBinding(ctx, d, ns, rulesOf) }})
+		}
+	}
+	if spec.Enforcement.EffectiveViolations() == v1.ViolationRemoveSubjects {
+		changed := scopeChanged || old.Enforcement.EffectiveViolations() != v1.ViolationRemoveSubjects
+		for _, kind := range []string{drift.KindRoleBinding, drift.KindClusterRoleBinding} {
+			for _, ns := range placesOf(kind) {
+				checks = append(checks, check{changed, func(ctx context.Context) (string, error) {
+					return rv.removal(ctx, "update", bindingResource(kind), ns,
+						"violations: RemoveSubjects removes subjects from any binding in scope that grants a violation")
+				}})
 			}
 		}
 	}
 	if spec.Unmanaged == v1.UnmanagedRemove {
+		changed := scopeChanged || old.Unmanaged != v1.UnmanagedRemove
 		// Removing undeclared objects deletes what others granted: the author must be
 		// allowed to delete them too.
-		for _, res := range []string{"roles", "rolebindings", "clusterroles", "clusterrolebindings"} {
-			kind := map[string]string{"roles": drift.KindRole, "rolebindings": drift.KindRoleBinding,
-				"clusterroles": drift.KindClusterRole, "clusterrolebindings": drift.KindClusterRoleBinding}[res]
+		for _, kind := range []string{drift.KindRole, drift.KindRoleBinding, drift.KindClusterRole, drift.KindClusterRoleBinding} {
+			res := roleResource(kind)
+			if kind == drift.KindRoleBinding || kind == drift.KindClusterRoleBinding {
+				res = bindingResource(kind)
+			}
 			for _, ns := range placesOf(kind) {
-				a := rbacAccess("delete", res, ns, "")
-				ok, err := rv.allowed(ctx, a)
-				if err != nil {
-					return "", err
-				}
-				if !ok {
-					return "unmanaged: Remove deletes undeclared objects, and you may not " + a.String(), nil
-				}
+				checks = append(checks, check{changed, func(ctx context.Context) (string, error) {
+					return rv.removal(ctx, "delete", res, ns, "unmanaged: Remove deletes undeclared objects")
+				}})
 			}
 		}
 	}
+	return checks
+}
+
+// mayWrite: the requester may perform each verb on the named object there.
+func (rv *reviewer) mayWrite(ctx context.Context, resource, namespace, name, what string, verbs ...string) (string, error) {
+	for _, verb := range verbs {
+		a := rbacAccess(verb, resource, namespace, name)
+		ok, err := rv.allowed(ctx, a)
+		if err != nil || ok {
+			if err != nil {
+				return "", err
+			}
+			continue
+		}
+		return fmt.Sprintf("the operator would %s %s for you, and you may not %s", verb, what, a), nil
+	}
 	return "", nil
+}
+
+// removal: the requester may perform verb on every object of resource there.
+func (rv *reviewer) removal(ctx context.Context, verb, resource, namespace, why string) (string, error) {
+	a := rbacAccess(verb, resource, namespace, "")
+	ok, err := rv.allowed(ctx, a)
+	if err != nil || ok {
+		return "", err
+	}
+	return why + ", and you may not " + a.String(), nil
+}
+
+func roleResource(kind string) string {
+	if kind == drift.KindClusterRole {
+		return "clusterroles"
+	}
+	return "roles"
+}
+
+func bindingResource(kind string) string {
+	if kind == drift.KindClusterRoleBinding {
+		return "clusterrolebindings"
+	}
+	return "rolebindings"
+}
+
+func hasRole(old *v1.RoleBaselineSpec, d *v1.DesiredRole) bool {
+	if old == nil {
+		return false
+	}
+	for i := range old.Roles {
+		if equality.Semantic.DeepEqual(&old.Roles[i], d) {
+			return true
+		}
+	}
+	return false
+}
+
+func hasBinding(old *v1.RoleBaselineSpec, d *v1.DesiredBinding) bool {
+	if old == nil {
+		return false
+	}
+	for i := range old.Bindings {
+		if equality.Semantic.DeepEqual(&old.Bindings[i], d) {
+			return true
+		}
+	}
+	return false
 }
 
 func asBudget(err error, target *errBudget) bool { return errors.As(err, target) }

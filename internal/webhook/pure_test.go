@@ -189,7 +189,7 @@ func TestSharedClaim(t *testing.T) {
 			want: "ClusterRole ops"},
 		"same name, different kind": {
 			a: v1.RoleBaselineSpec{Scope: v1.Scope{Namespaces: []string{"a"}}, Roles: reader},
-			b: v1.RoleBaselineSpec{Scope: v1.Scope{Namespaces: []string{"a"}}, Bindings: []v1.DesiredBinding{{Kind: v1.KindRoleBinding, Name: "reader"}}}},
+			b: v1.RoleBaselineSpec{Scope: v1.Scope{Namespaces: []string{"a"}}, Bindings: []v1.DesiredBinding{{Kind: v1.KindRoleBinding, Name: "reader", RoleRef: v1.RoleRef{Kind: v1.KindRole, Name: "reader"}}}}},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -200,8 +200,12 @@ func TestSharedClaim(t *testing.T) {
 	}
 }
 
-func TestGrantsChanged(t *testing.T) {
+func TestEffectChanged(t *testing.T) {
 	base := baselineFor(v1.ModeEnforce)
+	removing := base.DeepCopy()
+	removing.Spec.Enforcement.Violations = v1.ViolationRemoveSubjects
+	dryRun := base.DeepCopy()
+	dryRun.Spec.Enforcement.DryRun = true
 	tests := map[string]struct {
 		old  *v1.RoleBaseline
 		edit func(*v1.RoleBaseline)
@@ -214,6 +218,15 @@ func TestGrantsChanged(t *testing.T) {
 		"scope widened":           {old: base, edit: func(rb *v1.RoleBaseline) { rb.Spec.Scope.Namespaces = append(rb.Spec.Scope.Namespaces, "b") }, want: true},
 		"unmanaged set to Remove": {old: base, edit: func(rb *v1.RoleBaseline) { rb.Spec.Unmanaged = v1.UnmanagedRemove }, want: true},
 		"guardrails only":         {old: base, edit: func(rb *v1.RoleBaseline) { rb.Spec.Guardrails.Set = v1.GuardrailSetAll }},
+		"journal size only":       {old: base, edit: func(rb *v1.RoleBaseline) { rb.Spec.Enforcement.JournalLimit = 7 }},
+		"violations remove subjects": {old: base, want: true,
+			edit: func(rb *v1.RoleBaseline) { rb.Spec.Enforcement.Violations = v1.ViolationRemoveSubjects }},
+		"guardrails while removing subjects": {old: removing, want: true, edit: func(rb *v1.RoleBaseline) {
+			rb.Spec.Enforcement.Violations = v1.ViolationRemoveSubjects
+			rb.Spec.Guardrails.Set = v1.GuardrailSetAll
+		}},
+		"owned objects included": {old: base, edit: func(rb *v1.RoleBaseline) { rb.Spec.Enforcement.IncludeOwned = true }, want: true},
+		"dry run switched off":   {old: dryRun, want: true},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -221,8 +234,8 @@ func TestGrantsChanged(t *testing.T) {
 			if tc.edit != nil {
 				tc.edit(rb)
 			}
-			if got := grantsChanged(tc.old, rb); got != tc.want {
-				t.Errorf("grantsChanged = %v, want %v", got, tc.want)
+			if got := effectChanged(tc.old, rb); got != tc.want {
+				t.Errorf("effectChanged = %v, want %v", got, tc.want)
 			}
 		})
 	}

@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"github.com/rbac-guardrails/rbac-guardrails/internal/approval"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
@@ -11,6 +12,10 @@ type Options struct {
 	Exemptions Exemptions
 	// MaxReviews caps the SubjectAccessReviews per RoleBaseline request; DefaultMaxReviews when 0.
 	MaxReviews int
+	// Approvals records the approval of each Enforce baseline whose author may make its writes.
+	Approvals *approval.Store
+	// RelaxGroups, when set, restrict switching an Enforce baseline to Audit or dry run.
+	RelaxGroups []string
 }
 
 // Register serves both handlers on the manager's webhook server.
@@ -19,5 +24,6 @@ func Register(mgr ctrl.Manager, p Previewer, opts Options) {
 	srv := mgr.GetWebhookServer()
 	srv.Register(RBACPath, &webhook.Admission{Handler: &RBACHandler{Previewer: p, Decoder: dec, Exemptions: opts.Exemptions}})
 	srv.Register(BaselinePath, &webhook.Admission{Handler: &BaselineHandler{Client: mgr.GetClient(), Decoder: dec,
-		MaxReviews: opts.MaxReviews}})
+		MaxReviews: opts.MaxReviews, Approvals: opts.Approvals, RelaxGroups: opts.RelaxGroups,
+		Recorder: mgr.GetEventRecorder("rbac-guardrails")}})
 }

@@ -26,6 +26,7 @@ import (
 
 	v1 "github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
 	"github.com/rbac-guardrails/rbac-guardrails/controllers"
+	"github.com/rbac-guardrails/rbac-guardrails/internal/approval"
 )
 
 var (
@@ -40,6 +41,9 @@ var (
 
 // breakGlass is the exempt group of these tests, besides system:masters.
 const breakGlass = "rbac-breakglass"
+
+// relaxers may switch Enforce baselines to Audit in these tests, besides system:masters.
+const relaxers = "baseline-admins"
 
 func TestWebhooks(t *testing.T) {
 	RegisterFailHandler(Fail)
@@ -96,8 +100,11 @@ func startManager(cfg *rest.Config) func() {
 		ResyncPeriod:     time.Hour,
 		JournalNamespace: "default",
 	}
+	approvals := &approval.Store{Client: mgr.GetClient(), Reader: mgr.GetAPIReader(), Namespace: "default"}
+	r.Approvals = approvals
 	Expect(r.SetupWithManager(mgr)).To(Succeed())
-	Register(mgr, r, Options{Exemptions: NewExemptions(nil, []string{"system:masters", breakGlass}, []string{"kube-system"})})
+	Register(mgr, r, Options{Exemptions: NewExemptions(nil, []string{"system:masters", breakGlass}, []string{"kube-system"}),
+		Approvals: approvals, RelaxGroups: []string{"system:masters", relaxers}})
 
 	mctx, mcancel := context.WithCancel(ctx)
 	done := make(chan struct{})
