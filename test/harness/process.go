@@ -66,13 +66,16 @@ type ControlPlane struct {
 	Kubeconfig string       // for the manager: an admin user, default client settings
 }
 
-// StartControlPlane starts etcd and kube-apiserver with the CRDs installed and writes
-// an admin kubeconfig into dir. configure, if set, may change the environment first
-// (API server flags, webhooks).
+// StartControlPlane starts etcd and kube-apiserver with the CRDs and the admission
+// webhook configurations installed, as deployed (the webhooks point at a local port
+// with local serving certificates: ManagerArgs), and writes an admin kubeconfig into
+// dir. configure, if set, may change the environment first (API server flags, webhooks).
 func StartControlPlane(root, dir string, configure func(*envtest.Environment)) (*ControlPlane, error) {
 	env := &envtest.Environment{
 		CRDDirectoryPaths:     []string{filepath.Join(root, "config", "crd", "bases")},
 		ErrorIfCRDPathMissing: true,
+		WebhookInstallOptions: envtest.WebhookInstallOptions{Paths: []string{filepath.Join(root, "config", "webhook")},
+			LocalServingHost: "127.0.0.1"},
 	}
 	if configure != nil {
 		configure(env)
@@ -102,6 +105,13 @@ func StartControlPlane(root, dir string, configure func(*envtest.Environment)) (
 		return nil, err
 	}
 	return cp, nil
+}
+
+// ManagerArgs are the flags that serve the webhooks where the API server calls them.
+func (cp *ControlPlane) ManagerArgs() []string {
+	wo := cp.Env.WebhookInstallOptions
+	return []string{"--enable-webhooks=true", "--webhook-host=" + wo.LocalServingHost,
+		"--webhook-port=" + strconv.Itoa(wo.LocalServingPort), "--webhook-cert-dir=" + wo.LocalServingCertDir}
 }
 
 // Stop stops the API server and etcd.
@@ -154,7 +164,7 @@ func StartManager(bin, kubeconfig, dir string, o ManagerOptions) (*Manager, erro
 		"--metrics-bind-address=0",
 		"--health-probe-bind-address=127.0.0.1:" + strconv.Itoa(port),
 		"--leader-elect=false",
-		// No webhook configuration is registered here, so no serving certificates are needed.
+		// Off unless the arguments turn them on (ControlPlane.ManagerArgs).
 		"--enable-webhooks=false",
 		// The Enforce-mode journal's namespace must exist; envtest has "default".
 		"--journal-namespace=" + JournalNamespace,

@@ -81,7 +81,7 @@ func (cl *cluster) operator(name string, args ...string) *operator {
 		cl.t.Fatal(err)
 	}
 	m, err := harness.StartManager(managerBin, cl.cp.Kubeconfig, cl.dir, harness.ManagerOptions{LogName: name + ".log",
-		Args: append([]string{"--metrics-secure=false", "--metrics-bind-address=127.0.0.1:" + strconv.Itoa(port)}, args...)})
+		Args: append(append(cl.cp.ManagerArgs(), "--metrics-secure=false", "--metrics-bind-address=127.0.0.1:"+strconv.Itoa(port)), args...)})
 	if err != nil {
 		cl.t.Fatal(err)
 	}

@@ -1,10 +1,14 @@
 package reliability
 
 import (
+	"strconv"
+
 	"os"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rbac-guardrails/rbac-guardrails/test/harness"
 )
 
 // Two replicas with leader election; the leader is killed with SIGKILL (it cannot
@@ -13,7 +17,12 @@ func TestLeaderKilled(t *testing.T) {
 	cl := newCluster(t, nil)
 	nss := cl.teams("leader", 2)
 	args := []string{"--leader-elect", "--leader-election-namespace=default"}
-	a, b := cl.operator("replica-a", args...), cl.operator("replica-b", args...)
+	// On one host the replicas need their own webhook ports; the API server calls a's.
+	other, err := harness.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := cl.operator("replica-a", args...), cl.operator("replica-b", append(args, "--webhook-port="+strconv.Itoa(other))...)
 	rb := cl.baseline("leader")
 	tr := cl.track()
 

@@ -34,11 +34,9 @@ func TestWebhookUnreachable(t *testing.T) {
 		env.WebhookInstallOptions = envtest.WebhookInstallOptions{Paths: []string{filepath.Join(repoRoot, "config", "webhook")},
 			LocalServingHost: "127.0.0.1", LocalServingPort: front}
 	})
-	wo := cl.cp.Env.WebhookInstallOptions
 	proxy := newProxy(t, "127.0.0.1:"+strconv.Itoa(front), "127.0.0.1:"+strconv.Itoa(back))
 	nss := cl.teams("webhook", 1)
-	cl.operator("manager", "--enable-webhooks=true", "--webhook-host=127.0.0.1", "--webhook-port="+strconv.Itoa(back),
-		"--webhook-cert-dir="+wo.LocalServingCertDir)
+	cl.operator("manager", "--webhook-port="+strconv.Itoa(back))
 	cl.baseline("webhook")
 	tr := cl.track()
 

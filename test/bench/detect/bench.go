@@ -126,7 +126,8 @@ func runSize(ctx context.Context, opts options, root, tmp, bin string, n int) (r
 	}
 
 	progress("N=%d: starting the manager", n)
-	mgr, err := harness.StartManager(bin, cp.Kubeconfig, dir, harness.ManagerOptions{LogLevel: opts.logLevel, Env: opts.managerEnv, Args: opts.managerArgs})
+	mgr, err := harness.StartManager(bin, cp.Kubeconfig, dir, harness.ManagerOptions{LogLevel: opts.logLevel, Env: opts.managerEnv,
+		Args: append(cp.ManagerArgs(), opts.managerArgs...)})
 	if err != nil {
 		return res, err
 	}
