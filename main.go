@@ -58,6 +58,9 @@ type options struct {
 	probeAddr     string
 	leaderElect   bool
 	leaderNS      string
+	leaseDuration time.Duration
+	renewDeadline time.Duration
+	retryPeriod   time.Duration
 	enableHTTP2   bool
 	resyncPeriod  time.Duration
 	journalNS     string
@@ -96,6 +99,13 @@ func main() {
 		"Elect a leader so that only one replica reconciles at a time.")
 	flag.StringVar(&opts.leaderNS, "leader-election-namespace", os.Getenv("POD_NAMESPACE"),
 		"Namespace of the leader election Lease; empty means the pod's own namespace (in a cluster only).")
+	flag.DurationVar(&opts.leaseDuration, "leader-elect-lease-duration", 15*time.Second,
+		"How long a standby waits after the leader's last renewal before taking over. A leader that dies without releasing "+
+			"its lease (a crash, a node loss) leaves drift unreverted about this long; shorter means more renewals and a "+
+			"leader more easily lost to a slow API server.")
+	flag.DurationVar(&opts.renewDeadline, "leader-elect-renew-deadline", 10*time.Second,
+		"How long the leader keeps trying to renew before it gives up leading; less than --leader-elect-lease-duration.")
+	flag.DurationVar(&opts.retryPeriod, "leader-elect-retry-period", 2*time.Second, "How often leader election is tried or renewed.")
 	flag.BoolVar(&opts.enableHTTP2, "enable-http2", false,
 		"Serve HTTP/2 on the metrics endpoint; off by default against HTTP/2 rapid-reset attacks.")
 	flag.DurationVar(&opts.resyncPeriod, "resync-period", 10*time.Minute,
@@ -189,6 +199,9 @@ func run(opts options) error {
 		LeaderElection:          opts.leaderElect,
 		LeaderElectionID:        "rbac-guardrails.guardrails.rbac-guardrails.io",
 		LeaderElectionNamespace: opts.leaderNS,
+		LeaseDuration:           &opts.leaseDuration,
+		RenewDeadline:           &opts.renewDeadline,
+		RetryPeriod:             &opts.retryPeriod,
 		// The process exits as soon as the manager stops, so a stopping leader can hand
 		// over at once: reverts, webhooks' feeds and audit routing move in ~2 s, not ~17 s.
 		LeaderElectionReleaseOnCancel: true,

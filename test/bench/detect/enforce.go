@@ -52,15 +52,29 @@ func timedReverts(ctx context.Context, opts options, c client.Client, obs *obser
 		}
 
 		role := tr.latest.DeepCopy()
-		role.Rules = append(slices.Clone(declaredRules), addedRule)
+		del := opts.drift == driftDelete || (opts.drift == driftMixed && i%2 == 1)
 		from := obs.roleMark(key)
 		sent := time.Now()
-		if err := c.Update(ctx, role); err != nil {
-			return nil, nil, st, fmt.Errorf("write %d: tampering Role %s: %w", i, key, err)
+		if del {
+			// A deleted Role is created again: a new UID is expected, not an access gap to count.
+			if err := c.Delete(ctx, role); err != nil {
+				return nil, nil, st, fmt.Errorf("write %d: deleting Role %s: %w", i, key, err)
+			}
+			st.deleted++
+		} else {
+			role.Rules = append(slices.Clone(declaredRules), addedRule)
+			if err := c.Update(ctx, role); err != nil {
+				return nil, nil, st, fmt.Errorf("write %d: tampering Role %s: %w", i, key, err)
+			}
 		}
 		rv := role.ResourceVersion
 		tamper, ti, err := obs.roleEventAt(ctx, opts.writeTimeout, key, from, "the tampering event of Role "+key+" (resourceVersion "+rv+")",
-			func(e *roleEvent) bool { return e.role.ResourceVersion == rv })
+			func(e *roleEvent) bool {
+				if del {
+					return e.typ == watch.Deleted
+				}
+				return e.role.ResourceVersion == rv
+			})
 		if err != nil {
 			return nil, nil, st, errorsJoin(fmt.Errorf("write %d: %w", i, err), mgr.Exited())
 		}
@@ -72,6 +86,9 @@ func timedReverts(ctx context.Context, opts options, c client.Client, obs *obser
 			return nil, nil, st, errorsJoin(fmt.Errorf("write %d: %w", i, err), mgr.Exited())
 		}
 		st.between += ri - ti - 1
+		if del {
+			tr.uid, tr.checked = restored.role.UID, ri+1
+		}
 		for _, e := range obs.roleEvents(key, tr.checked, ri+1) {
 			if e.typ == watch.Deleted {
 				st.deletes++

@@ -61,7 +61,15 @@ type options struct {
 	verbose      bool
 	managerEnv   envList
 	managerArgs  envList
+	drift        string
 }
+
+// Kinds of timed drift in enforce mode.
+const (
+	driftModify = "modify" // add a rule to the declared Role: reverted in place
+	driftDelete = "delete" // delete the declared Role: created again
+	driftMixed  = "mixed"  // alternate the two
+)
 
 // envList is a repeatable KEY=VALUE flag.
 type envList []string
@@ -86,6 +94,7 @@ func main() {
 	flag.IntVar(&opts.namespaces, "namespaces", 100, "Namespaces the Roles and RoleBindings are spread over.")
 	flag.IntVar(&opts.scoped, "scoped", 0, "How many of those namespaces the RoleBaseline lists by name. 0: 10 (detect), or 50 (enforce; fewer when the size leaves no room).")
 	flag.IntVar(&opts.workers, "workers", 32, "Concurrent creates while filling the cluster.")
+	flag.StringVar(&opts.drift, "drift", driftModify, "Enforce mode: the timed drift, modify (add a rule), delete (the Role), or mixed (alternately).")
 	flag.DurationVar(&opts.pause, "pause", 0, "Pause between one write being reflected and the next write.")
 	flag.DurationVar(&opts.writeTimeout, "write-timeout", 30*time.Second, "How long to wait for one write to reach the status (detect) or be reverted (enforce) before failing.")
 	flag.BoolVar(&opts.keepLogs, "print-manager-log", false, "Copy the manager's log to stderr when it stops.")
@@ -120,6 +129,10 @@ func main() {
 			os.Exit(2)
 		}
 		opts.sizes = append(opts.sizes, n)
+	}
+	if opts.drift != driftModify && opts.drift != driftDelete && opts.drift != driftMixed {
+		fmt.Fprintf(os.Stderr, "detect: -drift is %s, %s or %s, not %q\n", driftModify, driftDelete, driftMixed, opts.drift)
+		os.Exit(2)
 	}
 	if opts.scoped < 0 || opts.scoped > opts.namespaces || opts.namespaces <= 0 || opts.writes <= 0 || opts.workers <= 0 {
 		fmt.Fprintln(os.Stderr, "detect: need 0 <= -scoped <= -namespaces, -writes > 0 and -workers > 0")
