@@ -188,23 +188,17 @@ func bindingResource(kind string) string {
 }
 
 func hasRole(old *v1.RoleBaselineSpec, d *v1.DesiredRole) bool {
-	if old == nil {
-		return false
-	}
-	for i := range old.Roles {
-		if equality.Semantic.DeepEqual(&old.Roles[i], d) {
-			return true
-		}
-	}
-	return false
+	return old != nil && containsEqual(old.Roles, d)
 }
 
 func hasBinding(old *v1.RoleBaselineSpec, d *v1.DesiredBinding) bool {
-	if old == nil {
-		return false
-	}
-	for i := range old.Bindings {
-		if equality.Semantic.DeepEqual(&old.Bindings[i], d) {
+	return old != nil && containsEqual(old.Bindings, d)
+}
+
+// containsEqual: list holds an element semantically equal to *x.
+func containsEqual[T any](list []T, x *T) bool {
+	for i := range list {
+		if equality.Semantic.DeepEqual(&list[i], x) {
 			return true
 		}
 	}

@@ -18,17 +18,7 @@ func TestBurstOfDrift(t *testing.T) {
 	rb := cl.baseline("burst")
 	tr := cl.track()
 
-	var keys []string
-	for _, ns := range nss {
-		keys = append(keys, roleKey(ns), bindingKey(ns))
-	}
-	since := time.Now()
-	cl.parallel(nss, func(ns string) error {
-		if err := cl.tamperRole(cl.c, ns); err != nil {
-			return err
-		}
-		return cl.deleteBinding(ns)
-	})
+	keys, since := cl.driftAll(nss)
 	written := time.Since(since)
 	got := cl.waitRestored(tr, keys, since, 2*time.Minute)
 	mustAllInPlace(t, got)

@@ -186,7 +186,13 @@ func (cl *cluster) baseline(label string) *v1.RoleBaseline {
 				Subjects: []v1.Subject{{Kind: v1.SubjectGroup, APIGroup: v1.RBACGroup, Name: "devs"}}}},
 		},
 	}
-	if err := cl.c.Create(cl.ctx, rb); err != nil {
+	// The RoleBaseline webhook fails closed: wait for the operator to serve it.
+	var err error
+	cl.eventually(2*time.Minute, "the operator's webhook admits the baseline", func() bool {
+		err = cl.c.Create(cl.ctx, rb)
+		return err == nil || !strings.Contains(err.Error(), "failed calling webhook")
+	})
+	if err != nil {
 		cl.t.Fatal(err)
 	}
 	cl.eventually(2*time.Minute, "the baseline is InSync", func() bool {
@@ -237,4 +243,22 @@ func (cl *cluster) journal(rb *v1.RoleBaseline) []corev1.ConfigMap {
 		cl.t.Fatal(err)
 	}
 	return list.Items
+}
+
+// driftAll edits every team's Role and deletes its RoleBinding, from 16 clients at
+// once, and returns the drifted objects' keys and when the drift began.
+func (cl *cluster) driftAll(nss []string) ([]string, time.Time) {
+	cl.t.Helper()
+	var keys []string
+	for _, ns := range nss {
+		keys = append(keys, roleKey(ns), bindingKey(ns))
+	}
+	since := time.Now()
+	cl.parallel(nss, func(ns string) error {
+		if err := cl.tamperRole(cl.c, ns); err != nil {
+			return err
+		}
+		return cl.deleteBinding(ns)
+	})
+	return keys, since
 }

@@ -23,17 +23,7 @@ func TestEverythingDrifted(t *testing.T) {
 	op := cl.operator("manager")
 	rb := cl.baseline("scale")
 	tr := cl.track()
-	var keys []string
-	for _, ns := range nss {
-		keys = append(keys, roleKey(ns), bindingKey(ns))
-	}
-	since := time.Now()
-	cl.parallel(nss, func(ns string) error {
-		if err := cl.tamperRole(cl.c, ns); err != nil {
-			return err
-		}
-		return cl.deleteBinding(ns)
-	})
+	keys, since := cl.driftAll(nss)
 	got := cl.waitRestored(tr, keys, since, size(2*time.Minute, 15*time.Minute))
 	l := summarize(got)
 	mem, err := harness.MemoryOf(op.Cmd.Process.Pid)
