@@ -31,6 +31,26 @@ type objectGuard struct {
 	backoff time.Duration
 	until   time.Time // no revert before, while a controller fights
 	fight   *fight
+	// failures counts the failed reverts since the last one that succeeded.
+	failures int
+}
+
+// Retries of a failed revert: a transient error (the API server or etcd restarting,
+// a timeout) is retried after transientRetry, doubling, and announced only once it
+// has failed transientQuiet times; any other error waits failedRetry.
+const (
+	transientRetry = 100 * time.Millisecond
+	transientQuiet = 5
+)
+
+// failed records a failed revert and returns when to retry, and whether the failure
+// is still too young to announce.
+func (g *objectGuard) failed(transient bool) (time.Duration, bool) {
+	g.failures++
+	if !transient {
+		return failedRetry, false
+	}
+	return min(transientRetry<<min(g.failures-1, 10), failedRetry), g.failures < transientQuiet
 }
 
 // fight is an object drifted again and again.
@@ -64,6 +84,7 @@ func (g *objectGuard) hold(now time.Time, w revert.Writer) (time.Duration, bool)
 // fight, and the backoff armed if the writer is a controller (0 otherwise).
 func (g *objectGuard) reverted(now time.Time, w revert.Writer) (started bool, backoff time.Duration) {
 	g.expire(now)
+	g.failures = 0
 	kept := g.recent[:0]
 	for _, t := range g.recent {
 		if now.Sub(t) < loopWindow {

@@ -223,10 +223,18 @@ func (rv *reverter) apply(ctx context.Context, log logr.Logger, rb *v1.RoleBasel
 			return &outcome{kind: outcomeRateLimited, msg: a.Ref.String()}, time.Second
 		}
 		revertFailuresTotal.WithLabelValues(rb.Name).Inc()
-		log.Error(err, "Revert failed; retrying", "retryIn", failedRetry)
 		msg := fmt.Sprintf("%s %s: %v", a.Kind, a.Ref, err)
-		r.Recorder.Eventf(rb, nil, corev1.EventTypeWarning, v1.ReasonRevertFailed, "Revert", "%s", note(msg))
-		return &outcome{kind: outcomeFailed, msg: msg}, failedRetry
+		es.mu.Lock()
+		retry, quiet := g.failed(unreachable(err))
+		es.mu.Unlock()
+		if quiet {
+			// The API server or etcd is recovering: retry soon, without an event each time.
+			log.Info("Revert failed on a transient error; retrying", "retryIn", retry, "error", err.Error())
+		} else {
+			log.Error(err, "Revert failed; retrying", "retryIn", retry)
+			r.Recorder.Eventf(rb, nil, corev1.EventTypeWarning, v1.ReasonRevertFailed, "Revert", "%s", note(msg))
+		}
+		return &outcome{kind: outcomeFailed, msg: msg}, retry
 	}
 	revertsTotal.WithLabelValues(rb.Name, string(a.Kind)).Inc()
 	log.Info("Reverted drift", "journal", r.JournalNamespace+"/"+entry, "findings", typesOf(a.Findings))
