@@ -186,13 +186,7 @@ func (cl *cluster) baseline(label string) *v1.RoleBaseline {
 				Subjects: []v1.Subject{{Kind: v1.SubjectGroup, APIGroup: v1.RBACGroup, Name: "devs"}}}},
 		},
 	}
-	// The RoleBaseline webhook fails closed: wait for the operator to serve it.
-	var err error
-	cl.eventually(2*time.Minute, "the operator's webhook admits the baseline", func() bool {
-		err = cl.c.Create(cl.ctx, rb)
-		return err == nil || !strings.Contains(err.Error(), "failed calling webhook")
-	})
-	if err != nil {
+	if err := harness.CreateWhenServed(cl.ctx, cl.c, rb, 2*time.Minute); err != nil {
 		cl.t.Fatal(err)
 	}
 	cl.eventually(2*time.Minute, "the baseline is InSync", func() bool {

@@ -139,7 +139,7 @@ func runSize(ctx context.Context, opts options, root, tmp, bin string, n int) (r
 
 	bl := baseline(l, opts.mode)
 	t = time.Now()
-	if err := c.Create(ctx, bl); err != nil {
+	if err := harness.CreateWhenServed(ctx, c, bl, 2*time.Minute); err != nil {
 		return res, fmt.Errorf("creating the RoleBaseline: %w", err)
 	}
 	want := int32(l.expectedUnexpected)
