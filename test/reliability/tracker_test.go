@@ -168,3 +168,14 @@ func mustAllInPlace(t *testing.T, rs []restore) {
 		}
 	}
 }
+
+// countRestored counts the keys whose first drift after since is restored.
+func (tr *tracker) countRestored(keys []string, since time.Time) int {
+	n := 0
+	for _, k := range keys {
+		if _, ok := tr.restored([]string{k}, since); ok {
+			n++
+		}
+	}
+	return n
+}
