@@ -162,17 +162,7 @@ func planObject(spec *v1.RoleBaselineSpec, ref drift.ObjectRef, fs []drift.Findi
 }
 
 // reportOnly reports whether the baseline asks for findings of type t to be reported, not reverted.
-func reportOnly(spec *v1.RoleBaselineSpec, t v1.FindingType) bool {
-	switch t {
-	case v1.FindingUnexpected:
-		return spec.Unmanaged != v1.UnmanagedRemove
-	case v1.FindingExceedsCeiling, v1.FindingGuardrailViolation:
-		return spec.Enforcement.Violations != v1.ViolationRemoveSubjects
-	case v1.FindingUnusedPermission:
-		return true
-	}
-	return false
-}
+func reportOnly(spec *v1.RoleBaselineSpec, t v1.FindingType) bool { return !spec.Reverts(t) }
 
 // untouchable says why the operator must not write obj, or "".
 func untouchable(obj client.Object, includeOwned bool) string {

@@ -45,7 +45,7 @@ func decide(verdicts []controllers.BaselineVerdict, exempt []string) decision {
 		deny = deny[:0]
 		for j := range v.Findings {
 			f := &v.Findings[j]
-			if v.Mode == v1.ModeEnforce && !reportOnly(v, f) {
+			if v.Mode == v1.ModeEnforce && v1.Refuses(v.Unmanaged, f.Type) {
 				deny = append(deny, f)
 			} else {
 				warn(v, f)
@@ -70,17 +70,6 @@ func decide(verdicts []controllers.BaselineVerdict, exempt []string) decision {
 	}
 	d.deny = strings.Join(denials, "; ") + ". " + how + "."
 	return d
-}
-
-// reportOnly: findings an Enforce baseline reports without refusing the change.
-func reportOnly(v *controllers.BaselineVerdict, f *drift.Finding) bool {
-	switch f.Type {
-	case v1.FindingUnexpected:
-		return v.Unmanaged != v1.UnmanagedRemove
-	case v1.FindingUnusedPermission:
-		return true
-	}
-	return false
 }
 
 // denyText names the baseline, each finding's type and what it concerns, bounded.
