@@ -23,8 +23,6 @@ const (
 	maxJournalRecords = 20
 	// pruneEvery is how many journal writes pass between prunes of old entries.
 	pruneEvery = 10
-	// failedRetry is when a revert that failed for another reason than a race is retried.
-	failedRetry = 5 * time.Second
 )
 
 // Revert events per baseline: a burst of revertEventBurst, then one every
@@ -40,7 +38,7 @@ const (
 // it; the status reconcile reads it into the Enforced condition and status.journal.
 type enforceState struct {
 	mu     sync.Mutex
-	guards map[drift.ObjectRef]*objectGuard
+	guards map[drift.ObjectRef]*revert.Guard
 	// outcomes is the last result of reverting each object that still needs attention
 	// or was just reverted; an object with nothing to revert has none.
 	outcomes map[drift.ObjectRef]outcome
@@ -76,15 +74,15 @@ type outcome struct {
 }
 
 func newEnforceState() *enforceState {
-	return &enforceState{guards: map[drift.ObjectRef]*objectGuard{}, outcomes: map[drift.ObjectRef]outcome{},
+	return &enforceState{guards: map[drift.ObjectRef]*revert.Guard{}, outcomes: map[drift.ObjectRef]outcome{},
 		events: rate.NewLimiter(rate.Every(revertEventEvery), revertEventBurst)}
 }
 
 // guardOf returns an object's guard; es.mu must be held.
-func (es *enforceState) guardOf(ref drift.ObjectRef) *objectGuard {
+func (es *enforceState) guardOf(ref drift.ObjectRef) *revert.Guard {
 	g := es.guards[ref]
 	if g == nil {
-		g = newObjectGuard()
+		g = revert.NewGuard()
 		es.guards[ref] = g
 	}
 	return g
@@ -93,7 +91,7 @@ func (es *enforceState) guardOf(ref drift.ObjectRef) *objectGuard {
 // sweep forgets guards with nothing left to remember; es.mu must be held.
 func (es *enforceState) sweep(now time.Time) {
 	for ref, g := range es.guards {
-		if g.idle(now) {
+		if g.Idle(now) {
 			delete(es.guards, ref)
 		}
 	}
@@ -106,10 +104,10 @@ func (es *enforceState) fightsEndIn(now time.Time) time.Duration {
 	defer es.mu.Unlock()
 	var next time.Duration
 	for _, g := range es.guards {
-		if f := g.active(now); f != nil {
-			end := f.last.Add(loopWindow)
-			if g.until.After(end) {
-				end = g.until
+		if f := g.Active(now); f != nil {
+			end := f.Last.Add(revert.LoopWindow)
+			if g.Until().After(end) {
+				end = g.Until()
 			}
 			next = minPositive(next, end.Sub(now)+time.Millisecond)
 		}
@@ -160,8 +158,8 @@ func (es *enforceState) condition(generation int64, now time.Time) metav1.Condit
 	}
 	var fights []string
 	for ref, g := range es.guards {
-		if f := g.active(now); f != nil {
-			fights = append(fights, f.describe(ref.String(), now, g.until))
+		if f := g.Active(now); f != nil {
+			fights = append(fights, f.Describe(ref.String(), now, g.Until()))
 		}
 	}
 	c := metav1.Condition{Type: v1.ConditionEnforced, ObservedGeneration: generation, Status: metav1.ConditionFalse}

@@ -194,8 +194,8 @@ var _ = Describe("Enforce mode", func() {
 		fights := tamperRepeatedly(k8sClient, ns, 20*time.Millisecond, 3*time.Second)
 		Eventually(func(g Gomega) []rbacv1.PolicyRule { return fetchRole(g, ns, "app").Rules }).Should(Equal([]rbacv1.PolicyRule{readPods}))
 		reverts := len(journal(rb))
-		Expect(reverts).To(BeNumerically("<=", objectRevertBurst+objectRevertsPerSecond*4), "%d changes", fights)
-		Expect(reverts).To(BeNumerically(">=", objectRevertsPerSecond*2), "an unknown writer is never given up on")
+		Expect(reverts).To(BeNumerically("<=", revert.ObjectRevertBurst+revert.ObjectRevertsPerSecond*4), "%d changes", fights)
+		Expect(reverts).To(BeNumerically(">=", revert.ObjectRevertsPerSecond*2), "an unknown writer is never given up on")
 	})
 
 	It("backs off from another controller, keeps its drift reported and names it", func() {
@@ -214,7 +214,7 @@ var _ = Describe("Enforce mode", func() {
 		time.Sleep(3 * time.Second) // the controller keeps going; the operator backs off
 		close(stop)
 		fights := <-done
-		Expect(len(journal(rb))).To(BeNumerically("<=", loopThreshold+1), "reverts while fighting for %d attempts", fights)
+		Expect(len(journal(rb))).To(BeNumerically("<=", revert.LoopThreshold+1), "reverts while fighting for %d attempts", fights)
 		Expect(getBaseline(rb.Name).Status.Counts.Drifts).To(BeNumerically(">", 0), "the drift stays reported")
 		Eventually(func() map[string]int { return eventsAbout("Role", ns, "app") }).Should(HaveKey(v1.ReasonRevertLoopDetected))
 	})

@@ -197,7 +197,7 @@ func (rv *reverter) apply(ctx context.Context, log logr.Logger, rb *v1.RoleBasel
 	log = log.WithValues("object", a.Ref.String(), "action", a.Kind, "writer", w.String(), "writerKind", w.Kind)
 	es.mu.Lock()
 	g := es.guardOf(a.Ref)
-	wait, backingOff := g.hold(r.Now(), w)
+	wait, backingOff := g.Hold(r.Now(), w)
 	es.mu.Unlock()
 	if backingOff {
 		revertBackoffsTotal.WithLabelValues(rb.Name).Inc()
@@ -225,7 +225,7 @@ func (rv *reverter) apply(ctx context.Context, log logr.Logger, rb *v1.RoleBasel
 		revertFailuresTotal.WithLabelValues(rb.Name).Inc()
 		msg := fmt.Sprintf("%s %s: %v", a.Kind, a.Ref, err)
 		es.mu.Lock()
-		retry, quiet := g.failed(unreachable(err))
+		retry, quiet := g.Failed(unreachable(err))
 		es.mu.Unlock()
 		if quiet {
 			// The API server or etcd is recovering: retry soon, without an event each time.
@@ -249,15 +249,15 @@ func (rv *reverter) apply(ctx context.Context, log logr.Logger, rb *v1.RoleBasel
 		es.unreported = es.unreported[:maxJournalRecords]
 	}
 	rv.revertedEvent(ctx, rb, es, a, w, entry)
-	started, backoff := g.reverted(now, w)
-	if f := g.fight; f != nil {
+	started, backoff := g.Reverted(now, w)
+	if f := g.Fight(); f != nil {
 		foughtRevertsTotal.WithLabelValues(rb.Name, string(w.Kind)).Inc()
 		if started {
 			revertLoopsTotal.WithLabelValues(rb.Name, string(w.Kind)).Inc()
 		}
 		if started || backoff > 0 {
-			msg := f.describe(a.Ref.String(), now, g.until)
-			log.Info("Revert loop detected", "reverts", f.reverts, "backoff", backoff, "decision", decision(backoff))
+			msg := f.Describe(a.Ref.String(), now, g.Until())
+			log.Info("Revert loop detected", "reverts", f.Reverts, "backoff", backoff, "decision", decision(backoff))
 			r.Recorder.Eventf(rb, nil, corev1.EventTypeWarning, v1.ReasonRevertLoopDetected, "Revert", "%s", note(msg))
 			if obj := r.cachedObject(ctx, a.Ref); obj != nil {
 				r.Recorder.Eventf(obj, rb, corev1.EventTypeWarning, v1.ReasonRevertLoopDetected, "Revert", "%s", note("RoleBaseline "+rb.Name+": "+msg))

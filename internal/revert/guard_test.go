@@ -1,27 +1,25 @@
-package controllers
+package revert
 
 import (
 	"testing"
 	"time"
-
-	"github.com/rbac-guardrails/rbac-guardrails/internal/revert"
 )
 
 var (
-	person     = revert.Writer{Manager: "kubectl-edit", Kind: revert.WriterPerson}
-	controller = revert.Writer{Manager: "argocd-controller", Kind: revert.WriterController}
+	person     = Writer{Manager: "kubectl-edit", Kind: WriterPerson}
+	controller = Writer{Manager: "argocd-controller", Kind: WriterController}
 )
 
 func TestObjectGuardFights(t *testing.T) {
 	t0 := time.Unix(1_800_000_000, 0)
 	at := func(d time.Duration) time.Time { return t0.Add(d) }
 	tests := map[string]struct {
-		writer      revert.Writer
+		writer      Writer
 		reverts     []time.Duration // when each revert lands
 		wantStarted []bool
 		wantBackoff []time.Duration
 		holdAt      time.Duration // then a revert is asked for at this time
-		holdBy      revert.Writer
+		holdBy      Writer
 		wantHold    time.Duration
 		wantBacking bool
 	}{
@@ -42,14 +40,14 @@ func TestObjectGuardFights(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			g := newObjectGuard()
+			g := NewGuard()
 			for i, d := range tc.reverts {
-				started, backoff := g.reverted(at(d), tc.writer)
+				started, backoff := g.Reverted(at(d), tc.writer)
 				if started != tc.wantStarted[i] || backoff != tc.wantBackoff[i] {
 					t.Fatalf("revert %d at %s: started %v backoff %s, want %v %s", i, d, started, backoff, tc.wantStarted[i], tc.wantBackoff[i])
 				}
 			}
-			wait, backing := g.hold(at(tc.holdAt), tc.holdBy)
+			wait, backing := g.Hold(at(tc.holdAt), tc.holdBy)
 			if backing != tc.wantBacking || (tc.wantBacking && wait <= 0) || (!tc.wantBacking && wait != 0) {
 				t.Errorf("hold at %s by %s: wait %s backing off %v, want backing off %v", tc.holdAt, tc.holdBy.Kind, wait, backing, tc.wantBacking)
 			}
@@ -59,31 +57,31 @@ func TestObjectGuardFights(t *testing.T) {
 
 func TestObjectGuardBoundsRevertsPerObject(t *testing.T) {
 	t0 := time.Unix(1_800_000_000, 0)
-	g := newObjectGuard()
-	for i := range objectRevertBurst {
-		if wait, _ := g.hold(t0, person); wait != 0 {
+	g := NewGuard()
+	for i := range ObjectRevertBurst {
+		if wait, _ := g.Hold(t0, person); wait != 0 {
 			t.Fatalf("revert %d within the burst waits %s", i, wait)
 		}
 	}
-	if wait, backing := g.hold(t0, person); backing || wait < 150*time.Millisecond || wait > 250*time.Millisecond {
-		t.Errorf("the revert past the burst waits %s (backing off %v), want about 200ms at %d/s", wait, backing, objectRevertsPerSecond)
+	if wait, backing := g.Hold(t0, person); backing || wait < 150*time.Millisecond || wait > 250*time.Millisecond {
+		t.Errorf("the revert past the burst waits %s (backing off %v), want about 200ms at %d/s", wait, backing, ObjectRevertsPerSecond)
 	}
 }
 
 func TestObjectGuardRetriesTransientFailuresSoon(t *testing.T) {
-	g := newObjectGuard()
+	g := NewGuard()
 	want := []time.Duration{100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond, 800 * time.Millisecond, 1600 * time.Millisecond}
 	for i, w := range want {
-		retry, quiet := g.failed(true)
-		if retry != w || quiet != (i < transientQuiet-1) {
-			t.Errorf("transient failure %d: retry %s quiet %v, want %s %v", i+1, retry, quiet, w, i < transientQuiet-1)
+		retry, quiet := g.Failed(true)
+		if retry != w || quiet != (i < TransientQuiet-1) {
+			t.Errorf("transient failure %d: retry %s quiet %v, want %s %v", i+1, retry, quiet, w, i < TransientQuiet-1)
 		}
 	}
-	if retry, quiet := g.failed(false); retry != failedRetry || quiet {
-		t.Errorf("other failure: retry %s quiet %v, want %s, announced", retry, quiet, failedRetry)
+	if retry, quiet := g.Failed(false); retry != FailedRetry || quiet {
+		t.Errorf("other failure: retry %s quiet %v, want %s, announced", retry, quiet, FailedRetry)
 	}
-	g.reverted(time.Now(), person)
-	if retry, _ := g.failed(true); retry != transientRetry {
-		t.Errorf("after a success the retry starts again at %s, got %s", transientRetry, retry)
+	g.Reverted(time.Now(), person)
+	if retry, _ := g.Failed(true); retry != TransientRetry {
+		t.Errorf("after a success the retry starts again at %s, got %s", TransientRetry, retry)
 	}
 }
