@@ -9,7 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	v1 "github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
+	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/approval"
 )
 
@@ -20,7 +20,7 @@ const approvalRecheck = 5 * time.Second
 // approved reports whether the baseline's current effects were approved at admission,
 // and whether that was learned just now (its reverts must then be planned afresh).
 // Without an approval store every baseline counts as approved.
-func (r *RoleBaselineReconciler) approved(ctx context.Context, rb *v1.RoleBaseline, es *enforceState) (ok, fresh bool, err error) {
+func (r *RoleBaselineReconciler) approved(ctx context.Context, rb *v1alpha1.RoleBaseline, es *enforceState) (ok, fresh bool, err error) {
 	if r.Approvals == nil {
 		return true, false, nil
 	}
@@ -49,19 +49,19 @@ func (es *enforceState) isApproved(hash string) bool {
 }
 
 // reportNotApproved sets Enforced=False/NotApproved and announces it once per spec.
-func (r *RoleBaselineReconciler) reportNotApproved(rb *v1.RoleBaseline, es *enforceState) {
+func (r *RoleBaselineReconciler) reportNotApproved(rb *v1alpha1.RoleBaseline, es *enforceState) {
 	msg := fmt.Sprintf("No admission review approved what generation %d asks the operator to write: the webhook was down, "+
 		"bypassed or failing open, or the baseline predates approvals. Drift is reported, nothing is reverted. "+
 		"Re-apply the baseline, or have someone allowed to make its writes approve it: "+
 		"kubectl annotate rolebaseline %s %s=\"$(date +%%s)\" --overwrite", rb.Generation, rb.Name, approval.ReapproveAnnotation)
-	meta.SetStatusCondition(&rb.Status.Conditions, metav1.Condition{Type: v1.ConditionEnforced, Status: metav1.ConditionFalse,
-		Reason: v1.ReasonNotApproved, Message: note(msg), ObservedGeneration: rb.Generation})
+	meta.SetStatusCondition(&rb.Status.Conditions, metav1.Condition{Type: v1alpha1.ConditionEnforced, Status: metav1.ConditionFalse,
+		Reason: v1alpha1.ReasonNotApproved, Message: note(msg), ObservedGeneration: rb.Generation})
 	hash := approval.EffectHash(&rb.Spec)
 	es.mu.Lock()
 	announce := es.unapprovedAnnounced != hash
 	es.unapprovedAnnounced = hash
 	es.mu.Unlock()
 	if announce {
-		r.Recorder.Eventf(rb, nil, corev1.EventTypeWarning, v1.ReasonNotApproved, "Enforce", "%s", note(msg))
+		r.Recorder.Eventf(rb, nil, corev1.EventTypeWarning, v1alpha1.ReasonNotApproved, "Enforce", "%s", note(msg))
 	}
 }

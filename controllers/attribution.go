@@ -17,7 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
-	v1 "github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
+	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/audit"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/drift"
 )
@@ -77,7 +77,7 @@ func (a *AuditSources) written(ref drift.ObjectRef) {
 }
 
 // track remembers the objects a baseline's listed findings are on.
-func (a *AuditSources) track(baseline string, findings []v1.Finding) {
+func (a *AuditSources) track(baseline string, findings []v1alpha1.Finding) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for _, ref := range a.byBaseline[baseline] {
@@ -140,11 +140,11 @@ func (r *RoleBaselineReconciler) whoChanged(ctx context.Context, ref drift.Objec
 // does not know (a restart, an evicted object, an event still in flight) it keeps
 // what the previous status said. An attribution arriving for a finding already
 // reported is announced with a ChangeAttributed event.
-func (r *RoleBaselineReconciler) attribute(ctx context.Context, rb *v1.RoleBaseline, prev []v1.Finding) {
+func (r *RoleBaselineReconciler) attribute(ctx context.Context, rb *v1alpha1.RoleBaseline, prev []v1alpha1.Finding) {
 	if r.Audit == nil {
 		return
 	}
-	old := make(map[findingKey]*v1.Finding, len(prev))
+	old := make(map[findingKey]*v1alpha1.Finding, len(prev))
 	for i := range prev {
 		old[keyOf(&prev[i])] = &prev[i]
 	}
@@ -167,7 +167,7 @@ func (r *RoleBaselineReconciler) attribute(ctx context.Context, rb *v1.RoleBasel
 			f.ChangedBy, f.ChangedAt = p.ChangedBy, p.ChangedAt
 		}
 		if p != nil && f.ChangedBy != "" && f.ChangedBy != p.ChangedBy && announced < maxAttributedEvents &&
-			f.Type != v1.FindingUnusedPermission {
+			f.Type != v1alpha1.FindingUnusedPermission {
 			announced++
 			msg := fmt.Sprintf("%s on %s: changed by %s", f.Type, ref, attributionText(f))
 			r.Recorder.Eventf(rb, nil, corev1.EventTypeNormal, ReasonChangeAttributed, "Attribute", "%s", note(msg))
@@ -180,7 +180,7 @@ func (r *RoleBaselineReconciler) attribute(ctx context.Context, rb *v1.RoleBasel
 }
 
 // byWhom is " (changed by alice at ...)" for a finding whose status entry is attributed, for event messages.
-func byWhom(rb *v1.RoleBaseline, f *drift.Finding) string {
+func byWhom(rb *v1alpha1.RoleBaseline, f *drift.Finding) string {
 	k := keyOfDrift(f)
 	for i := range rb.Status.Findings {
 		if s := &rb.Status.Findings[i]; s.ChangedBy != "" && keyOf(s) == k {
@@ -190,7 +190,7 @@ func byWhom(rb *v1.RoleBaseline, f *drift.Finding) string {
 	return ""
 }
 
-func attributionText(f *v1.Finding) string {
+func attributionText(f *v1alpha1.Finding) string {
 	if f.ChangedAt == nil {
 		return f.ChangedBy
 	}

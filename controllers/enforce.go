@@ -13,7 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	v1 "github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
+	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/drift"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/revert"
 )
@@ -43,7 +43,7 @@ type enforceState struct {
 	// or was just reverted; an object with nothing to revert has none.
 	outcomes map[drift.ObjectRef]outcome
 	// unreported are journal records not yet in status, newest first.
-	unreported []v1.JournalRecord
+	unreported []v1alpha1.JournalRecord
 	reverts    int // reverts applied by this process
 	sincePrune int
 	pruning    atomic.Bool
@@ -118,14 +118,14 @@ func (es *enforceState) fightsEndIn(now time.Time) time.Duration {
 // report copies the revert state into the status: new journal records, the Enforced
 // condition and the findings' reverted flags. It hands the journal records over; put
 // them back with unreport if the status write fails.
-func (es *enforceState) report(rb *v1.RoleBaseline, now time.Time) []v1.JournalRecord {
+func (es *enforceState) report(rb *v1alpha1.RoleBaseline, now time.Time) []v1alpha1.JournalRecord {
 	es.mu.Lock()
 	defer es.mu.Unlock()
 	es.sweep(now)
 	taken := es.unreported
 	es.unreported = nil
 	if len(taken) > 0 {
-		rb.Status.Journal = append(append([]v1.JournalRecord{}, taken...), rb.Status.Journal...)
+		rb.Status.Journal = append(append([]v1alpha1.JournalRecord{}, taken...), rb.Status.Journal...)
 		if len(rb.Status.Journal) > maxJournalRecords {
 			rb.Status.Journal = rb.Status.Journal[:maxJournalRecords]
 		}
@@ -140,7 +140,7 @@ func (es *enforceState) report(rb *v1.RoleBaseline, now time.Time) []v1.JournalR
 }
 
 // unreport puts back journal records whose status write failed.
-func (es *enforceState) unreport(records []v1.JournalRecord) {
+func (es *enforceState) unreport(records []v1alpha1.JournalRecord) {
 	if len(records) == 0 {
 		return
 	}
@@ -162,19 +162,19 @@ func (es *enforceState) condition(generation int64, now time.Time) metav1.Condit
 			fights = append(fights, f.Describe(ref.String(), now, g.Until()))
 		}
 	}
-	c := metav1.Condition{Type: v1.ConditionEnforced, ObservedGeneration: generation, Status: metav1.ConditionFalse}
+	c := metav1.Condition{Type: v1alpha1.ConditionEnforced, ObservedGeneration: generation, Status: metav1.ConditionFalse}
 	switch {
 	case len(byKind[outcomeFailed]) > 0:
-		c.Reason, c.Message = v1.ReasonRevertFailed, joinSorted(byKind[outcomeFailed])
+		c.Reason, c.Message = v1alpha1.ReasonRevertFailed, joinSorted(byKind[outcomeFailed])
 	case len(fights) > 0:
-		c.Reason, c.Message = v1.ReasonRevertLoopDetected, joinSorted(fights)
+		c.Reason, c.Message = v1alpha1.ReasonRevertLoopDetected, joinSorted(fights)
 	case len(byKind[outcomeRateLimited]) > 0:
-		c.Reason, c.Message = v1.ReasonRateLimited, "Reverts of "+joinSorted(byKind[outcomeRateLimited])+
+		c.Reason, c.Message = v1alpha1.ReasonRateLimited, "Reverts of "+joinSorted(byKind[outcomeRateLimited])+
 			" wait for the operator-wide revert budget (--revert-qps), reduced while the API server throttles"
 	case len(byKind[outcomeSkipped]) > 0:
-		c.Reason, c.Message = v1.ReasonRevertSkipped, joinSorted(byKind[outcomeSkipped])
+		c.Reason, c.Message = v1alpha1.ReasonRevertSkipped, joinSorted(byKind[outcomeSkipped])
 	default:
-		c.Status, c.Reason = metav1.ConditionTrue, v1.ReasonReverted
+		c.Status, c.Reason = metav1.ConditionTrue, v1alpha1.ReasonReverted
 		c.Message = fmt.Sprintf("Nothing left to revert; %d revert(s) applied since the operator started", es.reverts)
 	}
 	c.Message = note(c.Message)
@@ -182,7 +182,7 @@ func (es *enforceState) condition(generation int64, now time.Time) metav1.Condit
 }
 
 // reportDryRun sets the Enforced condition to the plan and announces newly planned actions.
-func (r *RoleBaselineReconciler) reportDryRun(rb *v1.RoleBaseline, es *enforceState, actions []revert.Action) {
+func (r *RoleBaselineReconciler) reportDryRun(rb *v1alpha1.RoleBaseline, es *enforceState, actions []revert.Action) {
 	planned := map[string]bool{}
 	var lines []string
 	for _, a := range actions {
@@ -190,7 +190,7 @@ func (r *RoleBaselineReconciler) reportDryRun(rb *v1.RoleBaseline, es *enforceSt
 		planned[line] = true
 		lines = append(lines, line)
 		if !es.dryRunPlanned[line] {
-			r.Recorder.Eventf(rb, nil, corev1.EventTypeNormal, v1.ReasonDryRun, "Revert", "Dry run: would %s to revert %s", line, typesOf(a.Findings))
+			r.Recorder.Eventf(rb, nil, corev1.EventTypeNormal, v1alpha1.ReasonDryRun, "Revert", "Dry run: would %s to revert %s", line, typesOf(a.Findings))
 		}
 	}
 	es.dryRunPlanned = planned
@@ -198,13 +198,13 @@ func (r *RoleBaselineReconciler) reportDryRun(rb *v1.RoleBaseline, es *enforceSt
 	if len(lines) > 0 {
 		msg = fmt.Sprintf("Dry run: %d revert(s) planned, none applied: %s", len(lines), strings.Join(lines, ", "))
 	}
-	meta.SetStatusCondition(&rb.Status.Conditions, metav1.Condition{Type: v1.ConditionEnforced, Status: metav1.ConditionFalse,
-		Reason: v1.ReasonDryRun, Message: note(msg), ObservedGeneration: rb.Generation})
+	meta.SetStatusCondition(&rb.Status.Conditions, metav1.Condition{Type: v1alpha1.ConditionEnforced, Status: metav1.ConditionFalse,
+		Reason: v1alpha1.ReasonDryRun, Message: note(msg), ObservedGeneration: rb.Generation})
 }
 
 func typesOf(fs []drift.Finding) string {
 	var out []string
-	seen := map[v1.FindingType]bool{}
+	seen := map[v1alpha1.FindingType]bool{}
 	for _, f := range fs {
 		if !seen[f.Type] {
 			seen[f.Type] = true

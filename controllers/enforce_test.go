@@ -17,18 +17,18 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
-	v1 "github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
+	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/revert"
 )
 
 // enforcedTeam is inSyncTeam in Enforce mode with undeclared objects removed.
-func enforcedTeam(mutate func(*v1.RoleBaseline)) (string, *v1.RoleBaseline) {
+func enforcedTeam(mutate func(*v1alpha1.RoleBaseline)) (string, *v1alpha1.RoleBaseline) {
 	ns := createNamespace(nil)
 	Expect(k8sClient.Create(ctx, newRole(ns, "app", readPods))).To(Succeed())
 	Expect(k8sClient.Create(ctx, newRoleBinding(ns, "app-devs", "app", group("devs")))).To(Succeed())
 	rb := teamBaseline(ns)
-	rb.Spec.Mode = v1.ModeEnforce
-	rb.Spec.Unmanaged = v1.UnmanagedRemove
+	rb.Spec.Mode = v1alpha1.ModeEnforce
+	rb.Spec.Unmanaged = v1alpha1.UnmanagedRemove
 	if mutate != nil {
 		mutate(rb)
 	}
@@ -54,15 +54,15 @@ func fetchBinding(g Gomega, ns, name string) *rbacv1.RoleBinding {
 	return b
 }
 
-func journal(rb *v1.RoleBaseline) []corev1.ConfigMap {
+func journal(rb *v1alpha1.RoleBaseline) []corev1.ConfigMap {
 	var list corev1.ConfigMapList
 	Expect(k8sClient.List(ctx, &list, client.InNamespace(journalNamespace),
 		client.MatchingLabels{revert.JournalLabel: string(rb.UID)})).To(Succeed())
 	return list.Items
 }
 
-func enforced(st *v1.RoleBaselineStatus) bool {
-	return inSync(st) && meta.IsStatusConditionTrue(st.Conditions, v1.ConditionEnforced)
+func enforced(st *v1alpha1.RoleBaselineStatus) bool {
+	return inSync(st) && meta.IsStatusConditionTrue(st.Conditions, v1alpha1.ConditionEnforced)
 }
 
 var _ = Describe("Enforce mode", func() {
@@ -75,9 +75,9 @@ var _ = Describe("Enforce mode", func() {
 
 		Eventually(func(g Gomega) []rbacv1.PolicyRule { return fetchRole(g, ns, "app").Rules }).Should(Equal([]rbacv1.PolicyRule{readPods}))
 		Expect(getRole(ns, "app").UID).To(Equal(uid), "reverted in place, not recreated")
-		got := eventuallyStatus(rb.Name, func(st *v1.RoleBaselineStatus) bool { return enforced(st) && len(st.Journal) > 0 })
-		Expect(got.Status.Journal[0].Action).To(Equal(v1.RevertUpdate))
-		Eventually(func() map[string]int { return eventsAbout("Role", ns, "app") }).Should(HaveKey(v1.ReasonReverted))
+		got := eventuallyStatus(rb.Name, func(st *v1alpha1.RoleBaselineStatus) bool { return enforced(st) && len(st.Journal) > 0 })
+		Expect(got.Status.Journal[0].Action).To(Equal(v1alpha1.RevertUpdate))
+		Eventually(func() map[string]int { return eventsAbout("Role", ns, "app") }).Should(HaveKey(v1alpha1.ReasonReverted))
 	})
 
 	It("restores removed subjects in place, recreates a missing role, fixes a changed roleRef and removes an unexpected binding", func() {
@@ -108,10 +108,10 @@ var _ = Describe("Enforce mode", func() {
 	})
 
 	It("removes the offending subject of a guardrail violation when asked to", func() {
-		ns, rb := enforcedTeam(func(rb *v1.RoleBaseline) {
-			rb.Spec.Enforcement.Violations = v1.ViolationRemoveSubjects
-			rb.Spec.Bindings = append(rb.Spec.Bindings, v1.DesiredBinding{Kind: v1.KindRoleBinding, Name: "admins",
-				RoleRef: v1.RoleRef{Kind: v1.KindClusterRole, Name: "cluster-admin"}})
+		ns, rb := enforcedTeam(func(rb *v1alpha1.RoleBaseline) {
+			rb.Spec.Enforcement.Violations = v1alpha1.ViolationRemoveSubjects
+			rb.Spec.Bindings = append(rb.Spec.Bindings, v1alpha1.DesiredBinding{Kind: v1alpha1.KindRoleBinding, Name: "admins",
+				RoleRef: v1alpha1.RoleRef{Kind: v1alpha1.KindClusterRole, Name: "cluster-admin"}})
 		})
 		// The operator creates the declared binding (no subjects); then someone adds one.
 		Eventually(func() error {
@@ -125,18 +125,18 @@ var _ = Describe("Enforce mode", func() {
 	})
 
 	It("applies nothing in dry run and reports the plan", func() {
-		ns, rb := enforcedTeam(func(rb *v1.RoleBaseline) { rb.Spec.Enforcement.DryRun = true })
+		ns, rb := enforcedTeam(func(rb *v1alpha1.RoleBaseline) { rb.Spec.Enforcement.DryRun = true })
 		role := getRole(ns, "app")
 		role.Rules = append(role.Rules, readSecrets)
 		Expect(k8sClient.Update(ctx, role)).To(Succeed())
-		got := eventuallyStatus(rb.Name, func(st *v1.RoleBaselineStatus) bool {
-			c := meta.FindStatusCondition(st.Conditions, v1.ConditionEnforced)
-			return c != nil && c.Reason == v1.ReasonDryRun && c.Status == metav1.ConditionFalse && !inSync(st)
+		got := eventuallyStatus(rb.Name, func(st *v1alpha1.RoleBaselineStatus) bool {
+			c := meta.FindStatusCondition(st.Conditions, v1alpha1.ConditionEnforced)
+			return c != nil && c.Reason == v1alpha1.ReasonDryRun && c.Status == metav1.ConditionFalse && !inSync(st)
 		})
-		Expect(meta.FindStatusCondition(got.Status.Conditions, v1.ConditionEnforced).Message).To(ContainSubstring("Update Role " + ns + "/app"))
+		Expect(meta.FindStatusCondition(got.Status.Conditions, v1alpha1.ConditionEnforced).Message).To(ContainSubstring("Update Role " + ns + "/app"))
 		Consistently(func() int { return len(getRole(ns, "app").Rules) }, 2*time.Second).Should(Equal(2))
 		Expect(journal(rb)).To(BeEmpty())
-		Eventually(func() map[string]int { return eventsAbout("RoleBaseline", "", rb.Name) }).Should(HaveKey(v1.ReasonDryRun))
+		Eventually(func() map[string]int { return eventsAbout("RoleBaseline", "", rb.Name) }).Should(HaveKey(v1alpha1.ReasonDryRun))
 	})
 
 	It("journals the exact prior state so an undo restores it byte for byte", func() {
@@ -152,9 +152,9 @@ var _ = Describe("Enforce mode", func() {
 		By("switching the baseline to Audit, as docs/enforce.md says, then replacing from the journal")
 		cur := getBaseline(rb.Name)
 		patch := client.MergeFrom(cur.DeepCopy())
-		cur.Spec.Mode = v1.ModeAudit
+		cur.Spec.Mode = v1alpha1.ModeAudit
 		Expect(k8sClient.Patch(ctx, cur, patch)).To(Succeed())
-		eventuallyStatus(rb.Name, func(st *v1.RoleBaselineStatus) bool { return true })
+		eventuallyStatus(rb.Name, func(st *v1alpha1.RoleBaselineStatus) bool { return true })
 		entries := journal(rb)
 		Expect(entries).To(HaveLen(1))
 		Expect(entries[0].Annotations).To(HaveKeyWithValue(revert.AnnotationAction, "Update"))
@@ -178,15 +178,15 @@ var _ = Describe("Enforce mode", func() {
 		Eventually(func(g Gomega) []rbacv1.PolicyRule { return fetchRole(g, ns, "app").Rules }).Should(Equal([]rbacv1.PolicyRule{readPods}))
 		Expect(fights).To(BeNumerically(">=", 10))
 		Eventually(func() int { return len(journal(rb)) }).Should(Equal(fights), "every repeated change is reverted and journaled once")
-		got := eventuallyStatus(rb.Name, func(st *v1.RoleBaselineStatus) bool {
-			c := meta.FindStatusCondition(st.Conditions, v1.ConditionEnforced)
-			return c != nil && c.Reason == v1.ReasonRevertLoopDetected
+		got := eventuallyStatus(rb.Name, func(st *v1alpha1.RoleBaselineStatus) bool {
+			c := meta.FindStatusCondition(st.Conditions, v1alpha1.ConditionEnforced)
+			return c != nil && c.Reason == v1alpha1.ReasonRevertLoopDetected
 		})
-		msg := meta.FindStatusCondition(got.Status.Conditions, v1.ConditionEnforced).Message
+		msg := meta.FindStatusCondition(got.Status.Conditions, v1alpha1.ConditionEnforced).Message
 		Expect(msg).To(ContainSubstring(ns + "/app"))
 		Expect(msg).To(ContainSubstring("field manager kubectl-edit (Person)"))
 		Expect(msg).To(ContainSubstring("reverted every time"))
-		Eventually(func() map[string]int { return eventsAbout("RoleBaseline", "", rb.Name) }).Should(HaveKey(v1.ReasonRevertLoopDetected))
+		Eventually(func() map[string]int { return eventsAbout("RoleBaseline", "", rb.Name) }).Should(HaveKey(v1alpha1.ReasonRevertLoopDetected))
 	})
 
 	It("bounds the reverts of a writer that repeats a change faster than a few times a second", func() {
@@ -204,11 +204,11 @@ var _ = Describe("Enforce mode", func() {
 		stop := make(chan struct{})
 		done := make(chan int)
 		go func() { done <- tamperUntil(controller, ns, 20*time.Millisecond, stop) }()
-		got := eventuallyStatus(rb.Name, func(st *v1.RoleBaselineStatus) bool {
-			c := meta.FindStatusCondition(st.Conditions, v1.ConditionEnforced)
-			return c != nil && c.Reason == v1.ReasonRevertLoopDetected && !inSync(st)
+		got := eventuallyStatus(rb.Name, func(st *v1alpha1.RoleBaselineStatus) bool {
+			c := meta.FindStatusCondition(st.Conditions, v1alpha1.ConditionEnforced)
+			return c != nil && c.Reason == v1alpha1.ReasonRevertLoopDetected && !inSync(st)
 		})
-		msg := meta.FindStatusCondition(got.Status.Conditions, v1.ConditionEnforced).Message
+		msg := meta.FindStatusCondition(got.Status.Conditions, v1alpha1.ConditionEnforced).Message
 		Expect(msg).To(ContainSubstring("field manager argocd-controller (Controller)"))
 		Expect(msg).To(ContainSubstring("back off"))
 		time.Sleep(3 * time.Second) // the controller keeps going; the operator backs off
@@ -216,7 +216,7 @@ var _ = Describe("Enforce mode", func() {
 		fights := <-done
 		Expect(len(journal(rb))).To(BeNumerically("<=", revert.LoopThreshold+1), "reverts while fighting for %d attempts", fights)
 		Expect(getBaseline(rb.Name).Status.Counts.Drifts).To(BeNumerically(">", 0), "the drift stays reported")
-		Eventually(func() map[string]int { return eventsAbout("Role", ns, "app") }).Should(HaveKey(v1.ReasonRevertLoopDetected))
+		Eventually(func() map[string]int { return eventsAbout("Role", ns, "app") }).Should(HaveKey(v1alpha1.ReasonRevertLoopDetected))
 	})
 
 	It("keeps journalLimit entries, the newest, when the baseline omits spec.enforcement", func() {
@@ -230,11 +230,11 @@ var _ = Describe("Enforce mode", func() {
 		}
 		rb := teamBaseline(nss[0])
 		rb.Spec.Scope.Namespaces = nss
-		rb.Spec.Mode = v1.ModeEnforce
+		rb.Spec.Mode = v1alpha1.ModeEnforce
 		Expect(k8sClient.Create(ctx, rb)).To(Succeed())
 		rb = eventuallyStatus(rb.Name, enforced)
-		Expect(rb.Spec.Enforcement.JournalLimit).To(BeEquivalentTo(v1.DefaultJournalLimit), "defaulted by the API server")
-		Expect(rb.Spec.Enforcement.Violations).To(Equal(v1.ViolationReport))
+		Expect(rb.Spec.Enforcement.JournalLimit).To(BeEquivalentTo(v1alpha1.DefaultJournalLimit), "defaulted by the API server")
+		Expect(rb.Spec.Enforcement.Violations).To(Equal(v1alpha1.ViolationReport))
 
 		for range rounds {
 			for _, ns := range nss {
@@ -247,13 +247,13 @@ var _ = Describe("Enforce mode", func() {
 			}
 		}
 		Expect(getBaseline(rb.Name).Status.Journal).NotTo(BeEmpty())
-		Eventually(func() int { return len(journal(rb)) }, 30*time.Second).Should(Equal(v1.DefaultJournalLimit))
+		Eventually(func() int { return len(journal(rb)) }, 30*time.Second).Should(Equal(v1alpha1.DefaultJournalLimit))
 		kept := map[string]bool{}
 		for _, cm := range journal(rb) {
 			kept[cm.Name] = true
 		}
 		// Ten changes of each Role within seconds are a fight: Enforced stays False for a minute.
-		final := eventuallyStatus(rb.Name, func(st *v1.RoleBaselineStatus) bool { return inSync(st) && len(st.Journal) == 20 })
+		final := eventuallyStatus(rb.Name, func(st *v1alpha1.RoleBaselineStatus) bool { return inSync(st) && len(st.Journal) == 20 })
 		for _, rec := range final.Status.Journal {
 			Expect(kept).To(HaveKey(rec.Entry), "the newest entries are never pruned")
 		}
@@ -268,11 +268,11 @@ var _ = Describe("Enforce mode", func() {
 			Controller: ptrTo(true)}}
 		role.Rules = append(role.Rules, readSecrets)
 		Expect(k8sClient.Update(ctx, role)).To(Succeed())
-		got := eventuallyStatus(rb.Name, func(st *v1.RoleBaselineStatus) bool {
-			c := meta.FindStatusCondition(st.Conditions, v1.ConditionEnforced)
-			return c != nil && c.Reason == v1.ReasonRevertSkipped
+		got := eventuallyStatus(rb.Name, func(st *v1alpha1.RoleBaselineStatus) bool {
+			c := meta.FindStatusCondition(st.Conditions, v1alpha1.ConditionEnforced)
+			return c != nil && c.Reason == v1alpha1.ReasonRevertSkipped
 		})
-		Expect(meta.FindStatusCondition(got.Status.Conditions, v1.ConditionEnforced).Message).To(ContainSubstring("owned by ConfigMap owner"))
+		Expect(meta.FindStatusCondition(got.Status.Conditions, v1alpha1.ConditionEnforced).Message).To(ContainSubstring("owned by ConfigMap owner"))
 		Consistently(func() int { return len(getRole(ns, "app").Rules) }, 2*time.Second).Should(Equal(2))
 	})
 

@@ -13,7 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	v1 "github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
+	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/drift"
 )
 
@@ -43,22 +43,22 @@ func newEventBudget() *rate.Limiter { return rate.NewLimiter(rate.Every(eventEve
 // baseline's event budget. Nothing changed, nothing emitted, so a resync or a restart
 // makes no noise. It returns how long to wait before a held-back summary can be
 // emitted, or 0.
-func (r *RoleBaselineReconciler) emitEvents(ctx context.Context, rb *v1.RoleBaseline, st *baselineState,
+func (r *RoleBaselineReconciler) emitEvents(ctx context.Context, rb *v1alpha1.RoleBaseline, st *baselineState,
 	fresh []drift.Finding, resolved []findingKey) time.Duration {
 	// Once findings are being held back, the next token goes to their summary.
 	allow := func() bool { return st.suppressed == 0 && st.budget.Allow() }
 	for i := range fresh {
 		f := &fresh[i]
-		if f.Type == v1.FindingUnusedPermission {
+		if f.Type == v1alpha1.FindingUnusedPermission {
 			continue // advisory findings are in status, not worth an event each
 		}
 		if !allow() {
 			st.suppressed++
 			continue
 		}
-		reason := v1.ReasonDriftDetected
+		reason := v1alpha1.ReasonDriftDetected
 		if f.Type.IsViolation() {
-			reason = v1.ReasonGuardrailViolated
+			reason = v1alpha1.ReasonGuardrailViolated
 		}
 		by := byWhom(rb, f)
 		r.Recorder.Eventf(rb, nil, corev1.EventTypeWarning, reason, "Evaluate", "%s", note(fmt.Sprintf("%s: %s%s", f.Object, f.Message(), by)))
@@ -68,7 +68,7 @@ func (r *RoleBaselineReconciler) emitEvents(ctx context.Context, rb *v1.RoleBase
 	}
 
 	for _, k := range resolved {
-		if k.typ == v1.FindingUnusedPermission {
+		if k.typ == v1alpha1.FindingUnusedPermission {
 			continue
 		}
 		if !allow() {

@@ -14,7 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	v1 "github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
+	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
 )
 
 var seq atomic.Int64
@@ -36,8 +36,8 @@ func group(name string) rbacv1.Subject {
 	return rbacv1.Subject{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: name}
 }
 
-func apiSubject(s rbacv1.Subject) v1.Subject {
-	return v1.Subject{Kind: v1.SubjectKind(s.Kind), APIGroup: s.APIGroup, Name: s.Name, Namespace: s.Namespace}
+func apiSubject(s rbacv1.Subject) v1alpha1.Subject {
+	return v1alpha1.Subject{Kind: v1alpha1.SubjectKind(s.Kind), APIGroup: s.APIGroup, Name: s.Name, Namespace: s.Namespace}
 }
 
 func newRole(ns, name string, rules ...rbacv1.PolicyRule) *rbacv1.Role {
@@ -49,16 +49,16 @@ func newRoleBinding(ns, name, role string, subjects ...rbacv1.Subject) *rbacv1.R
 		RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: role}, Subjects: subjects}
 }
 
-func getBaseline(name string) *v1.RoleBaseline {
-	rb := &v1.RoleBaseline{}
+func getBaseline(name string) *v1alpha1.RoleBaseline {
+	rb := &v1alpha1.RoleBaseline{}
 	Expect(k8sClient.Get(ctx, client.ObjectKey{Name: name}, rb)).To(Succeed())
 	return rb
 }
 
 // eventuallyStatus waits until the baseline's status, for its current generation,
 // satisfies match.
-func eventuallyStatus(name string, match func(*v1.RoleBaselineStatus) bool) *v1.RoleBaseline {
-	var rb *v1.RoleBaseline
+func eventuallyStatus(name string, match func(*v1alpha1.RoleBaselineStatus) bool) *v1alpha1.RoleBaseline {
+	var rb *v1alpha1.RoleBaseline
 	Eventually(func() bool {
 		rb = getBaseline(name)
 		return rb.Status.ObservedGeneration == rb.Generation && match(&rb.Status)
@@ -66,13 +66,13 @@ func eventuallyStatus(name string, match func(*v1.RoleBaselineStatus) bool) *v1.
 	return rb
 }
 
-func inSync(st *v1.RoleBaselineStatus) bool {
-	return meta.IsStatusConditionTrue(st.Conditions, v1.ConditionInSync)
+func inSync(st *v1alpha1.RoleBaselineStatus) bool {
+	return meta.IsStatusConditionTrue(st.Conditions, v1alpha1.ConditionInSync)
 }
 
 // hasFinding matches a status listing a finding of type t on the named object.
-func hasFinding(t v1.FindingType, kind, ns, name string) func(*v1.RoleBaselineStatus) bool {
-	return func(st *v1.RoleBaselineStatus) bool {
+func hasFinding(t v1alpha1.FindingType, kind, ns, name string) func(*v1alpha1.RoleBaselineStatus) bool {
+	return func(st *v1alpha1.RoleBaselineStatus) bool {
 		for _, f := range st.Findings {
 			if f.Type == t && f.Object.Kind == kind && f.Object.Namespace == ns && f.Object.Name == name {
 				return !inSync(st)

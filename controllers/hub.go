@@ -16,7 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
-	v1 "github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
+	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/approval"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/drift"
 )
@@ -32,7 +32,7 @@ type hub struct {
 	mu        sync.RWMutex
 	baselines map[string]*baselineState
 	// revert hears of each object that changed an Enforce baseline's findings.
-	revert func(name string, spec *v1.RoleBaselineSpec, ref drift.ObjectRef)
+	revert func(name string, spec *v1alpha1.RoleBaselineSpec, ref drift.ObjectRef)
 	// namespaceObjects lists a namespace's Roles and RoleBindings from the cache, for
 	// evaluators that start selecting it (they keep only what their scope selects).
 	namespaceObjects func(ns string) []client.Object
@@ -41,7 +41,7 @@ type hub struct {
 // baselineState is the in-memory state of one baseline.
 type baselineState struct {
 	// baseline is the object this state was loaded from (metadata and spec); read-only.
-	baseline *v1.RoleBaseline
+	baseline *v1alpha1.RoleBaseline
 	mu       sync.Mutex
 	eval     *drift.Evaluator
 	loadedAt time.Time
@@ -62,7 +62,7 @@ type baselineState struct {
 	effectHash string
 }
 
-func newHub(revert func(string, *v1.RoleBaselineSpec, drift.ObjectRef), namespaceObjects func(string) []client.Object) *hub {
+func newHub(revert func(string, *v1alpha1.RoleBaselineSpec, drift.ObjectRef), namespaceObjects func(string) []client.Object) *hub {
 	return &hub{baselines: map[string]*baselineState{}, revert: revert, namespaceObjects: namespaceObjects}
 }
 
@@ -96,7 +96,7 @@ func (h *hub) get(name string) *baselineState {
 
 // load (re)builds a baseline's evaluator from a snapshot taken under the hub's write
 // lock. The previous state's reported findings carry over.
-func (h *hub) load(rb *v1.RoleBaseline, eval *drift.Evaluator, snapshot func() (*drift.Snapshot, error), now time.Time) (*baselineState, error) {
+func (h *hub) load(rb *v1alpha1.RoleBaseline, eval *drift.Evaluator, snapshot func() (*drift.Snapshot, error), now time.Time) (*baselineState, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	snap, err := snapshot()
@@ -105,7 +105,7 @@ func (h *hub) load(rb *v1.RoleBaseline, eval *drift.Evaluator, snapshot func() (
 	}
 	eval.Load(snap)
 	name := rb.Name
-	st := &baselineState{baseline: &v1.RoleBaseline{ObjectMeta: *rb.ObjectMeta.DeepCopy(), Spec: *rb.Spec.DeepCopy()},
+	st := &baselineState{baseline: &v1alpha1.RoleBaseline{ObjectMeta: *rb.ObjectMeta.DeepCopy(), Spec: *rb.Spec.DeepCopy()},
 		eval: eval, loadedAt: now, changedAt: now,
 		reported: reportedSet{}, budget: newEventBudget(), enforce: newEnforceState(),
 		effectHash: approval.EffectHash(&rb.Spec)}
@@ -142,10 +142,10 @@ const enforceStatusInterval = 200 * time.Millisecond
 
 // holdStatus returns how long an Enforce baseline's status write should wait to be
 // merged with what follows, or 0. Spec changes and Audit baselines never wait.
-func (h *hub) holdStatus(rb *v1.RoleBaseline, now time.Time) time.Duration {
+func (h *hub) holdStatus(rb *v1alpha1.RoleBaseline, now time.Time) time.Duration {
 	st := h.get(rb.Name)
 	if st == nil || st.baseline.UID != rb.UID || st.baseline.Generation != rb.Generation ||
-		rb.Spec.Mode != v1.ModeEnforce || rb.Spec.Enforcement.DryRun {
+		rb.Spec.Mode != v1alpha1.ModeEnforce || rb.Spec.Enforcement.DryRun {
 		return 0
 	}
 	st.mu.Lock()
@@ -187,7 +187,7 @@ func (h *hub) apply(obj client.Object, deleted bool, now time.Time) []string {
 			changed = append(changed, name)
 		}
 		st.mu.Unlock()
-		if moved && st.baseline.Spec.Mode == v1.ModeEnforce && h.revert != nil {
+		if moved && st.baseline.Spec.Mode == v1alpha1.ModeEnforce && h.revert != nil {
 			h.revert(name, &st.baseline.Spec, ref)
 		}
 	}

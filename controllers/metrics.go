@@ -7,7 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
-	v1 "github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
+	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/revert"
 )
 
@@ -113,11 +113,11 @@ func init() {
 		revertsTotal, revertFailuresTotal, revertLoopsTotal, foughtRevertsTotal, revertBackoffsTotal, revertQueueDepth)
 }
 
-var findingTypes = []v1.FindingType{v1.FindingMissing, v1.FindingRulesAdded, v1.FindingRulesRemoved,
-	v1.FindingSubjectsAdded, v1.FindingSubjectsRemoved, v1.FindingRoleRefChanged, v1.FindingUnexpected,
-	v1.FindingExceedsCeiling, v1.FindingGuardrailViolation, v1.FindingUnusedPermission}
+var findingTypes = []v1alpha1.FindingType{v1alpha1.FindingMissing, v1alpha1.FindingRulesAdded, v1alpha1.FindingRulesRemoved,
+	v1alpha1.FindingSubjectsAdded, v1alpha1.FindingSubjectsRemoved, v1alpha1.FindingRoleRefChanged, v1alpha1.FindingUnexpected,
+	v1alpha1.FindingExceedsCeiling, v1alpha1.FindingGuardrailViolation, v1alpha1.FindingUnusedPermission}
 
-func recordFindings(baseline string, counts v1.FindingCounts) {
+func recordFindings(baseline string, counts v1alpha1.FindingCounts) {
 	for _, t := range findingTypes {
 		findingsGauge.WithLabelValues(baseline, string(t)).Set(float64(counts.ByType[t]))
 	}

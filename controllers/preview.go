@@ -9,7 +9,7 @@ import (
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	v1 "github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
+	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/drift"
 )
 
@@ -17,9 +17,9 @@ import (
 type BaselineVerdict struct {
 	Baseline string
 	// Mode is Audit or Enforce.
-	Mode v1.Mode
+	Mode v1alpha1.Mode
 	// Unmanaged is the baseline's policy for undeclared objects.
-	Unmanaged v1.UnmanagedPolicy
+	Unmanaged v1alpha1.UnmanagedPolicy
 	// Findings are those the change would introduce, most severe first.
 	Findings []drift.Finding
 }
@@ -65,7 +65,7 @@ func (h *hub) preview(obj client.Object, deleted bool, found []BaselineVerdict) 
 	return found
 }
 
-func (st *baselineState) preview(obj client.Object, deleted bool) ([]drift.Finding, *v1.RoleBaselineSpec, error) {
+func (st *baselineState) preview(obj client.Object, deleted bool) ([]drift.Finding, *v1alpha1.RoleBaselineSpec, error) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	fs, err := st.eval.Preview(obj, deleted)
@@ -79,7 +79,7 @@ var verdictBuffers = sync.Pool{New: func() any { return new([]BaselineVerdict) }
 // LoadForPreview returns a reconciler that only answers Preview, its evaluators loaded
 // from snap for the given baselines, without a manager or an API server: for judging
 // changes against an offline snapshot (benchmarks, tools).
-func LoadForPreview(baselines []v1.RoleBaseline, snap *drift.Snapshot) (*RoleBaselineReconciler, error) {
+func LoadForPreview(baselines []v1alpha1.RoleBaseline, snap *drift.Snapshot) (*RoleBaselineReconciler, error) {
 	r := &RoleBaselineReconciler{Now: time.Now, hub: newHub(nil, nil)}
 	for i := range baselines {
 		rb := &baselines[i]
@@ -94,9 +94,9 @@ func LoadForPreview(baselines []v1.RoleBaseline, snap *drift.Snapshot) (*RoleBas
 	return r, nil
 }
 
-func modeOf(spec *v1.RoleBaselineSpec) v1.Mode {
+func modeOf(spec *v1alpha1.RoleBaselineSpec) v1alpha1.Mode {
 	if spec.Mode == "" {
-		return v1.ModeAudit
+		return v1alpha1.ModeAudit
 	}
 	return spec.Mode
 }

@@ -4,7 +4,7 @@ import (
 	"slices"
 	"time"
 
-	v1 "github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
+	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/drift"
 )
 
@@ -119,7 +119,7 @@ func (rs reportedSet) times() map[findingKey]time.Time {
 // seedReported rebuilds, after a restart, which findings were already reported, from
 // the status this operator wrote before. When the counts still match, everything was
 // reported; otherwise only the listed findings were, with their firstSeen.
-func seedReported(st *v1.RoleBaselineStatus, all []drift.Finding, counts v1.FindingCounts) map[findingKey]time.Time {
+func seedReported(st *v1alpha1.RoleBaselineStatus, all []drift.Finding, counts v1alpha1.FindingCounts) map[findingKey]time.Time {
 	listed := map[findingKey]time.Time{}
 	for i := range st.Findings {
 		f := &st.Findings[i]

@@ -6,22 +6,22 @@ import (
 
 	rbacv1 "k8s.io/api/rbac/v1"
 
-	v1 "github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
+	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/drift"
 )
 
 func TestReportedSetApply(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	t1 := t0.Add(time.Hour)
-	role := func(name string, typ v1.FindingType, msg string) drift.Finding {
+	role := func(name string, typ v1alpha1.FindingType, msg string) drift.Finding {
 		return drift.NewFinding(typ, drift.ObjectRef{Kind: drift.KindRole, Namespace: "ns", Name: name}, msg)
 	}
 	ceiling := func(user string) drift.Finding {
-		return drift.Finding{Type: v1.FindingExceedsCeiling, Object: drift.ObjectRef{Kind: drift.KindRoleBinding, Namespace: "ns", Name: "b"},
+		return drift.Finding{Type: v1alpha1.FindingExceedsCeiling, Object: drift.ObjectRef{Kind: drift.KindRoleBinding, Namespace: "ns", Name: "b"},
 			Subject: &rbacv1.Subject{Kind: rbacv1.UserKind, Name: user}}
 	}
-	a, aChanged := role("a", v1.FindingRulesAdded, "1 rule"), role("a", v1.FindingRulesAdded, "2 rules")
-	b := role("b", v1.FindingUnexpected, "")
+	a, aChanged := role("a", v1alpha1.FindingRulesAdded, "1 rule"), role("a", v1alpha1.FindingRulesAdded, "2 rules")
+	b := role("b", v1alpha1.FindingUnexpected, "")
 
 	tests := map[string]struct {
 		start            []drift.Finding

@@ -16,7 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 
-	v1 "github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
+	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/drift"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/revert"
 )
@@ -76,13 +76,13 @@ func (rv *reverter) Start(ctx context.Context) error {
 // changed is called by the watch handlers when an object changed an Enforce baseline's
 // findings. A binding's findings depend on that binding only when violations are only
 // reported; a role or namespace can change other objects' findings, so those replan all.
-func (rv *reverter) changed(name string, spec *v1.RoleBaselineSpec, ref drift.ObjectRef) {
+func (rv *reverter) changed(name string, spec *v1alpha1.RoleBaselineSpec, ref drift.ObjectRef) {
 	item := revertItem{baseline: name, ref: ref}
 	switch ref.Kind {
 	case drift.KindNamespace:
 		item.ref = drift.ObjectRef{}
 	case drift.KindRole, drift.KindClusterRole:
-		if spec.Enforcement.Violations == v1.ViolationRemoveSubjects {
+		if spec.Enforcement.Violations == v1alpha1.ViolationRemoveSubjects {
 			item.ref = drift.ObjectRef{}
 		}
 	}
@@ -108,7 +108,7 @@ func (rv *reverter) next(ctx context.Context) bool {
 func (rv *reverter) process(ctx context.Context, item revertItem) time.Duration {
 	r := rv.r
 	st := r.hub.get(item.baseline)
-	if st == nil || st.baseline.Spec.Mode != v1.ModeEnforce || st.baseline.Spec.Enforcement.DryRun {
+	if st == nil || st.baseline.Spec.Mode != v1alpha1.ModeEnforce || st.baseline.Spec.Enforcement.DryRun {
 		return 0
 	}
 	rb := st.baseline
@@ -117,7 +117,7 @@ func (rv *reverter) process(ctx context.Context, item revertItem) time.Duration 
 	}
 	log := logr.FromContextOrDiscard(ctx).WithValues("rolebaseline", klog.KObj(rb))
 	// The state may predate a spec change the status reconcile has not loaded yet.
-	var cur v1.RoleBaseline
+	var cur v1alpha1.RoleBaseline
 	if err := r.Get(ctx, types.NamespacedName{Name: rb.Name}, &cur, client.UnsafeDisableDeepCopy); err != nil ||
 		cur.UID != rb.UID || cur.Generation != rb.Generation {
 		return 0
@@ -164,7 +164,7 @@ func (rv *reverter) process(ctx context.Context, item revertItem) time.Duration 
 	es.mu.Unlock()
 	if len(actions) > 0 || len(results) > 0 {
 		select {
-		case rv.notify <- event.GenericEvent{Object: &v1.RoleBaseline{ObjectMeta: metav1.ObjectMeta{Name: rb.Name}}}:
+		case rv.notify <- event.GenericEvent{Object: &v1alpha1.RoleBaseline{ObjectMeta: metav1.ObjectMeta{Name: rb.Name}}}:
 		case <-ctx.Done():
 		}
 	}
@@ -191,7 +191,7 @@ func (rv *reverter) writer(a *revert.Action) revert.Writer {
 // apply performs one action within the object's bound, a fighting controller's
 // backoff and the operator-wide budget. It returns the object's outcome (nil when a
 // concurrent change will bring a new watch event) and when to retry.
-func (rv *reverter) apply(ctx context.Context, log logr.Logger, rb *v1.RoleBaseline, es *enforceState, a *revert.Action) (*outcome, time.Duration) {
+func (rv *reverter) apply(ctx context.Context, log logr.Logger, rb *v1alpha1.RoleBaseline, es *enforceState, a *revert.Action) (*outcome, time.Duration) {
 	r := rv.r
 	w := rv.writer(a)
 	log = log.WithValues("object", a.Ref.String(), "action", a.Kind, "writer", w.String(), "writerKind", w.Kind)
@@ -232,7 +232,7 @@ func (rv *reverter) apply(ctx context.Context, log logr.Logger, rb *v1.RoleBasel
 			log.Info("Revert failed on a transient error; retrying", "retryIn", retry, "error", err.Error())
 		} else {
 			log.Error(err, "Revert failed; retrying", "retryIn", retry)
-			r.Recorder.Eventf(rb, nil, corev1.EventTypeWarning, v1.ReasonRevertFailed, "Revert", "%s", note(msg))
+			r.Recorder.Eventf(rb, nil, corev1.EventTypeWarning, v1alpha1.ReasonRevertFailed, "Revert", "%s", note(msg))
 		}
 		return &outcome{kind: outcomeFailed, msg: msg}, retry
 	}
@@ -243,8 +243,8 @@ func (rv *reverter) apply(ctx context.Context, log logr.Logger, rb *v1.RoleBasel
 	defer es.mu.Unlock()
 	es.reverts++
 	es.sincePrune++
-	es.unreported = append([]v1.JournalRecord{{Entry: entry, Action: a.Kind, Time: metav1.NewTime(now),
-		Object: v1.ObjectReference{Kind: a.Ref.Kind, Namespace: a.Ref.Namespace, Name: a.Ref.Name}}}, es.unreported...)
+	es.unreported = append([]v1alpha1.JournalRecord{{Entry: entry, Action: a.Kind, Time: metav1.NewTime(now),
+		Object: v1alpha1.ObjectReference{Kind: a.Ref.Kind, Namespace: a.Ref.Namespace, Name: a.Ref.Name}}}, es.unreported...)
 	if len(es.unreported) > maxJournalRecords {
 		es.unreported = es.unreported[:maxJournalRecords]
 	}
@@ -258,9 +258,9 @@ func (rv *reverter) apply(ctx context.Context, log logr.Logger, rb *v1.RoleBasel
 		if started || backoff > 0 {
 			msg := f.Describe(a.Ref.String(), now, g.Until())
 			log.Info("Revert loop detected", "reverts", f.Reverts, "backoff", backoff, "decision", decision(backoff))
-			r.Recorder.Eventf(rb, nil, corev1.EventTypeWarning, v1.ReasonRevertLoopDetected, "Revert", "%s", note(msg))
+			r.Recorder.Eventf(rb, nil, corev1.EventTypeWarning, v1alpha1.ReasonRevertLoopDetected, "Revert", "%s", note(msg))
 			if obj := r.cachedObject(ctx, a.Ref); obj != nil {
-				r.Recorder.Eventf(obj, rb, corev1.EventTypeWarning, v1.ReasonRevertLoopDetected, "Revert", "%s", note("RoleBaseline "+rb.Name+": "+msg))
+				r.Recorder.Eventf(obj, rb, corev1.EventTypeWarning, v1alpha1.ReasonRevertLoopDetected, "Revert", "%s", note("RoleBaseline "+rb.Name+": "+msg))
 			}
 		}
 	}
@@ -280,7 +280,7 @@ func decision(backoff time.Duration) string {
 
 // revertedEvent announces a revert on the baseline and the object, within the
 // baseline's event budget; es.mu must be held.
-func (rv *reverter) revertedEvent(ctx context.Context, rb *v1.RoleBaseline, es *enforceState, a *revert.Action, w revert.Writer, entry string) {
+func (rv *reverter) revertedEvent(ctx context.Context, rb *v1alpha1.RoleBaseline, es *enforceState, a *revert.Action, w revert.Writer, entry string) {
 	if !es.events.Allow() {
 		es.eventsHeld++
 		return
@@ -291,15 +291,15 @@ func (rv *reverter) revertedEvent(ctx context.Context, rb *v1.RoleBaseline, es *
 		msg += fmt.Sprintf(" (%d more revert(s) since the last event: see status.journal)", es.eventsHeld)
 		es.eventsHeld = 0
 	}
-	r.Recorder.Eventf(rb, nil, corev1.EventTypeNormal, v1.ReasonReverted, "Revert", "%s", note(msg))
+	r.Recorder.Eventf(rb, nil, corev1.EventTypeNormal, v1alpha1.ReasonReverted, "Revert", "%s", note(msg))
 	if obj := r.cachedObject(ctx, a.Ref); obj != nil {
-		r.Recorder.Eventf(obj, rb, corev1.EventTypeNormal, v1.ReasonReverted, "Revert", "%s", note("RoleBaseline "+rb.Name+": "+msg))
+		r.Recorder.Eventf(obj, rb, corev1.EventTypeNormal, v1alpha1.ReasonReverted, "Revert", "%s", note("RoleBaseline "+rb.Name+": "+msg))
 	}
 }
 
 // prune deletes journal entries past the baseline's journalLimit, off the revert path,
 // and again while reverts were journaled during a pass, so the last burst is pruned too.
-func (rv *reverter) prune(ctx context.Context, log logr.Logger, applier revert.Applier, rb *v1.RoleBaseline, es *enforceState) {
+func (rv *reverter) prune(ctx context.Context, log logr.Logger, applier revert.Applier, rb *v1alpha1.RoleBaseline, es *enforceState) {
 	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
 	for {

@@ -23,7 +23,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
-	v1 "github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
+	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/approval"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/drift"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/revert"
@@ -81,10 +81,10 @@ type writtenStatuses struct {
 
 type writtenStatus struct {
 	uid    types.UID
-	status *v1.RoleBaselineStatus
+	status *v1alpha1.RoleBaselineStatus
 }
 
-func (w *writtenStatuses) get(rb *v1.RoleBaseline) *v1.RoleBaselineStatus {
+func (w *writtenStatuses) get(rb *v1alpha1.RoleBaseline) *v1alpha1.RoleBaselineStatus {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if ws, ok := w.m[rb.Name]; ok && ws.uid == rb.UID {
@@ -93,7 +93,7 @@ func (w *writtenStatuses) get(rb *v1.RoleBaseline) *v1.RoleBaselineStatus {
 	return nil
 }
 
-func (w *writtenStatuses) set(rb *v1.RoleBaseline) {
+func (w *writtenStatuses) set(rb *v1alpha1.RoleBaseline) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.m == nil {
@@ -138,7 +138,7 @@ func (r *RoleBaselineReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	r.hub = newHub(r.reverter.changed, r.namespaceObjects(mgr))
 	h := r.hub.eventHandler(r.Now)
 	b := ctrl.NewControllerManagedBy(mgr).
-		For(&v1.RoleBaseline{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		For(&v1alpha1.RoleBaseline{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&rbacv1.Role{}, h).
 		Watches(&rbacv1.ClusterRole{}, h).
 		Watches(&rbacv1.RoleBinding{}, h).
@@ -158,7 +158,7 @@ func (r *RoleBaselineReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	log := ctrl.LoggerFrom(ctx)
 	reconcilesTotal.WithLabelValues(req.Name).Inc()
 
-	rb := &v1.RoleBaseline{}
+	rb := &v1alpha1.RoleBaseline{}
 	if err := r.Get(ctx, req.NamespacedName, rb); err != nil {
 		if apierrors.IsNotFound(err) {
 			if st := r.hub.get(req.Name); st != nil && r.Approvals != nil {
@@ -210,26 +210,26 @@ type pass struct {
 	// changedAt is when the oldest change it reflects was observed (zero when none).
 	changedAt time.Time
 	// journal are revert records it moved into status, and enforce their owner.
-	journal []v1.JournalRecord
+	journal []v1alpha1.JournalRecord
 	enforce *enforceState
 }
 
 // reconcile refreshes the baseline's evaluator when needed and fills rb.Status.
-func (r *RoleBaselineReconciler) reconcile(ctx context.Context, rb *v1.RoleBaseline) (pass, error) {
+func (r *RoleBaselineReconciler) reconcile(ctx context.Context, rb *v1alpha1.RoleBaseline) (pass, error) {
 	now := r.Now()
 	st := r.hub.get(rb.Name)
 	loaded := false
 	if st == nil || st.baseline.UID != rb.UID || st.baseline.Generation != rb.Generation || now.Sub(st.loadedAt) >= r.ResyncPeriod {
 		eval, err := drift.NewEvaluator(&rb.Spec, r.usage(ctx))
 		if err != nil {
-			r.setNotReady(rb, v1.ReasonInvalidSpec, err.Error())
-			r.Recorder.Eventf(rb, nil, corev1.EventTypeWarning, v1.ReasonInvalidSpec, "Evaluate", "%s", err.Error())
+			r.setNotReady(rb, v1alpha1.ReasonInvalidSpec, err.Error())
+			r.Recorder.Eventf(rb, nil, corev1.EventTypeWarning, v1alpha1.ReasonInvalidSpec, "Evaluate", "%s", err.Error())
 			return pass{}, reconcile.TerminalError(err)
 		}
 		start := time.Now()
 		st, err = r.hub.load(rb, eval, func() (*drift.Snapshot, error) { return r.snapshot(ctx) }, now)
 		if err != nil {
-			r.setNotReady(rb, v1.ReasonEvaluationFailed, "Reading the live RBAC: "+err.Error())
+			r.setNotReady(rb, v1alpha1.ReasonEvaluationFailed, "Reading the live RBAC: "+err.Error())
 			return pass{}, err
 		}
 		evaluationSeconds.WithLabelValues("full").Observe(time.Since(start).Seconds())
@@ -256,7 +256,7 @@ func (r *RoleBaselineReconciler) reconcile(ctx context.Context, rb *v1.RoleBasel
 	} else {
 		fresh, resolved = st.reported.apply(added, removed, now)
 	}
-	if rb.Spec.Mode == v1.ModeEnforce && rb.Spec.Enforcement.DryRun && all == nil {
+	if rb.Spec.Mode == v1alpha1.ModeEnforce && rb.Spec.Enforcement.DryRun && all == nil {
 		all = st.eval.Findings()
 	}
 	prev := rb.Status.Findings
@@ -273,8 +273,8 @@ func (r *RoleBaselineReconciler) reconcile(ctx context.Context, rb *v1.RoleBasel
 	}
 	p := pass{result: ctrl.Result{RequeueAfter: requeue}, changedAt: changedAt}
 	switch {
-	case rb.Spec.Mode != v1.ModeEnforce:
-		meta.RemoveStatusCondition(&rb.Status.Conditions, v1.ConditionEnforced)
+	case rb.Spec.Mode != v1alpha1.ModeEnforce:
+		meta.RemoveStatusCondition(&rb.Status.Conditions, v1alpha1.ConditionEnforced)
 	case rb.Spec.Enforcement.DryRun:
 		actions, _ := revert.Plan(&rb.Spec, all, func(ref drift.ObjectRef) client.Object {
 			return r.cachedObject(ctx, ref, client.UnsafeDisableDeepCopy)
@@ -304,11 +304,11 @@ func (r *RoleBaselineReconciler) reconcile(ctx context.Context, rb *v1.RoleBasel
 	return p, nil
 }
 
-func (r *RoleBaselineReconciler) setNotReady(rb *v1.RoleBaseline, reason, msg string) {
-	meta.SetStatusCondition(&rb.Status.Conditions, metav1.Condition{Type: v1.ConditionReady, Status: metav1.ConditionFalse,
+func (r *RoleBaselineReconciler) setNotReady(rb *v1alpha1.RoleBaseline, reason, msg string) {
+	meta.SetStatusCondition(&rb.Status.Conditions, metav1.Condition{Type: v1alpha1.ConditionReady, Status: metav1.ConditionFalse,
 		Reason: reason, Message: msg, ObservedGeneration: rb.Generation})
-	meta.SetStatusCondition(&rb.Status.Conditions, metav1.Condition{Type: v1.ConditionInSync, Status: metav1.ConditionUnknown,
-		Reason: v1.ReasonPending, Message: "The baseline could not be evaluated; see the Ready condition", ObservedGeneration: rb.Generation})
+	meta.SetStatusCondition(&rb.Status.Conditions, metav1.Condition{Type: v1alpha1.ConditionInSync, Status: metav1.ConditionUnknown,
+		Reason: v1alpha1.ReasonPending, Message: "The baseline could not be evaluated; see the Ready condition", ObservedGeneration: rb.Generation})
 	rb.Status.ObservedGeneration = rb.Generation
 }
 

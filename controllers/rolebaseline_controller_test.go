@@ -14,7 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	v1 "github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
+	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/drift"
 )
 
@@ -24,28 +24,28 @@ var (
 )
 
 // teamBaseline declares one Role and one RoleBinding in ns and reports anything else.
-func teamBaseline(ns string) *v1.RoleBaseline {
-	return &v1.RoleBaseline{
+func teamBaseline(ns string) *v1alpha1.RoleBaseline {
+	return &v1alpha1.RoleBaseline{
 		ObjectMeta: metav1.ObjectMeta{Name: unique("team")},
-		Spec: v1.RoleBaselineSpec{
-			Scope:     v1.Scope{Namespaces: []string{ns}},
-			Unmanaged: v1.UnmanagedReport,
-			Roles:     []v1.DesiredRole{{Kind: v1.KindRole, Name: "app", Rules: drift.ToAPIRules(readPods)}},
-			Bindings: []v1.DesiredBinding{{Kind: v1.KindRoleBinding, Name: "app-devs",
-				RoleRef: v1.RoleRef{Kind: v1.KindRole, Name: "app"}, Subjects: []v1.Subject{apiSubject(group("devs"))}}},
+		Spec: v1alpha1.RoleBaselineSpec{
+			Scope:     v1alpha1.Scope{Namespaces: []string{ns}},
+			Unmanaged: v1alpha1.UnmanagedReport,
+			Roles:     []v1alpha1.DesiredRole{{Kind: v1alpha1.KindRole, Name: "app", Rules: drift.ToAPIRules(readPods)}},
+			Bindings: []v1alpha1.DesiredBinding{{Kind: v1alpha1.KindRoleBinding, Name: "app-devs",
+				RoleRef: v1alpha1.RoleRef{Kind: v1alpha1.KindRole, Name: "app"}, Subjects: []v1alpha1.Subject{apiSubject(group("devs"))}}},
 		},
 	}
 }
 
 // inSyncTeam creates a namespace, its baseline and matching RBAC, and waits for InSync.
-func inSyncTeam() (string, *v1.RoleBaseline) {
+func inSyncTeam() (string, *v1alpha1.RoleBaseline) {
 	ns := createNamespace(nil)
 	Expect(k8sClient.Create(ctx, newRole(ns, "app", readPods))).To(Succeed())
 	Expect(k8sClient.Create(ctx, newRoleBinding(ns, "app-devs", "app", group("devs")))).To(Succeed())
 	rb := teamBaseline(ns)
 	Expect(k8sClient.Create(ctx, rb)).To(Succeed())
 	rb = eventuallyStatus(rb.Name, inSync)
-	Expect(meta.IsStatusConditionTrue(rb.Status.Conditions, v1.ConditionReady)).To(BeTrue())
+	Expect(meta.IsStatusConditionTrue(rb.Status.Conditions, v1alpha1.ConditionReady)).To(BeTrue())
 	Expect(rb.Status.Findings).To(BeEmpty())
 	return ns, rb
 }
@@ -55,8 +55,8 @@ var _ = Describe("RoleBaseline controller", func() {
 		ns := createNamespace(nil)
 		rb := teamBaseline(ns)
 		Expect(k8sClient.Create(ctx, rb)).To(Succeed())
-		got := eventuallyStatus(rb.Name, hasFinding(v1.FindingMissing, "Role", ns, "app"))
-		Expect(meta.FindStatusCondition(got.Status.Conditions, v1.ConditionInSync).Reason).To(Equal(v1.ReasonDriftDetected))
+		got := eventuallyStatus(rb.Name, hasFinding(v1alpha1.FindingMissing, "Role", ns, "app"))
+		Expect(meta.FindStatusCondition(got.Status.Conditions, v1alpha1.ConditionInSync).Reason).To(Equal(v1alpha1.ReasonDriftDetected))
 		Expect(got.Status.Counts.Drifts).To(BeEquivalentTo(2)) // the role and the binding
 		Expect(got.Status.LastEvaluationTime).NotTo(BeNil())
 
@@ -72,9 +72,9 @@ var _ = Describe("RoleBaseline controller", func() {
 
 		role.Rules = append(role.Rules, readSecrets)
 		Expect(k8sClient.Update(ctx, role)).To(Succeed())
-		got := eventuallyStatus(rb.Name, hasFinding(v1.FindingRulesAdded, "Role", ns, "app"))
+		got := eventuallyStatus(rb.Name, hasFinding(v1alpha1.FindingRulesAdded, "Role", ns, "app"))
 		for _, f := range got.Status.Findings {
-			if f.Type == v1.FindingRulesAdded {
+			if f.Type == v1alpha1.FindingRulesAdded {
 				Expect(f.Rules).To(ConsistOf(drift.ToAPIRules(readSecrets)))
 				Expect(f.FirstSeen).NotTo(BeNil())
 			}
@@ -82,7 +82,7 @@ var _ = Describe("RoleBaseline controller", func() {
 
 		role.Rules = []rbacv1.PolicyRule{rule("", "pods", "get")}
 		Expect(k8sClient.Update(ctx, role)).To(Succeed())
-		eventuallyStatus(rb.Name, hasFinding(v1.FindingRulesRemoved, "Role", ns, "app"))
+		eventuallyStatus(rb.Name, hasFinding(v1alpha1.FindingRulesRemoved, "Role", ns, "app"))
 
 		// Split rules that grant the same permissions are not drift.
 		role.Rules = []rbacv1.PolicyRule{rule("", "pods", "list", "watch"), rule("", "pods", "get")}
@@ -98,36 +98,36 @@ var _ = Describe("RoleBaseline controller", func() {
 
 		binding.Subjects = append(binding.Subjects, group("contractors"))
 		Expect(k8sClient.Update(ctx, binding)).To(Succeed())
-		got := eventuallyStatus(rb.Name, hasFinding(v1.FindingSubjectsAdded, "RoleBinding", ns, "app-devs"))
+		got := eventuallyStatus(rb.Name, hasFinding(v1alpha1.FindingSubjectsAdded, "RoleBinding", ns, "app-devs"))
 		Expect(got.Status.Findings[0].Subjects).To(ConsistOf(apiSubject(group("contractors"))))
 
 		binding.Subjects = nil
 		Expect(k8sClient.Update(ctx, binding)).To(Succeed())
-		eventuallyStatus(rb.Name, hasFinding(v1.FindingSubjectsRemoved, "RoleBinding", ns, "app-devs"))
+		eventuallyStatus(rb.Name, hasFinding(v1alpha1.FindingSubjectsRemoved, "RoleBinding", ns, "app-devs"))
 
 		// roleRef is immutable: a changed roleRef is a delete and a create.
 		Expect(k8sClient.Delete(ctx, binding)).To(Succeed())
 		Expect(k8sClient.Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "app-devs"},
 			RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "view"},
 			Subjects: []rbacv1.Subject{group("devs")}})).To(Succeed())
-		eventuallyStatus(rb.Name, hasFinding(v1.FindingRoleRefChanged, "RoleBinding", ns, "app-devs"))
+		eventuallyStatus(rb.Name, hasFinding(v1alpha1.FindingRoleRefChanged, "RoleBinding", ns, "app-devs"))
 	})
 
 	It("reports an undeclared role as Unexpected and a secrets reader as a guardrail violation", func() {
 		ns, rb := inSyncTeam()
 		Expect(k8sClient.Create(ctx, newRole(ns, "sneaky", readSecrets))).To(Succeed())
-		got := eventuallyStatus(rb.Name, hasFinding(v1.FindingUnexpected, "Role", ns, "sneaky"))
+		got := eventuallyStatus(rb.Name, hasFinding(v1alpha1.FindingUnexpected, "Role", ns, "sneaky"))
 		Expect(got.Status.Findings).To(ContainElement(SatisfyAll(
-			HaveField("Type", v1.FindingGuardrailViolation),
-			HaveField("Guardrail", v1.GuardrailSecretsRead),
+			HaveField("Type", v1alpha1.FindingGuardrailViolation),
+			HaveField("Guardrail", v1alpha1.GuardrailSecretsRead),
 			HaveField("Object.Name", "sneaky"))))
 		Expect(got.Status.Counts.Violations).To(BeNumerically(">=", 1))
 
 		By("emitting events on the baseline and on the drifted role")
 		Eventually(func() map[string]int { return eventsAbout("Role", ns, "sneaky") }).Should(SatisfyAll(
-			HaveKey(v1.ReasonDriftDetected), HaveKey(v1.ReasonGuardrailViolated)))
+			HaveKey(v1alpha1.ReasonDriftDetected), HaveKey(v1alpha1.ReasonGuardrailViolated)))
 		Eventually(func() map[string]int { return eventsAbout("RoleBaseline", "", rb.Name) }).Should(
-			HaveKey(v1.ReasonGuardrailViolated))
+			HaveKey(v1alpha1.ReasonGuardrailViolated))
 
 		Expect(k8sClient.Delete(ctx, newRole(ns, "sneaky"))).To(Succeed())
 		eventuallyStatus(rb.Name, inSync)
@@ -138,12 +138,12 @@ var _ = Describe("RoleBaseline controller", func() {
 	It("reports a ServiceAccount granted beyond its ceiling, naming the granting binding", func() {
 		ns := createNamespace(nil)
 		sa := rbacv1.Subject{Kind: rbacv1.ServiceAccountKind, Name: "deployer", Namespace: ns}
-		rb := &v1.RoleBaseline{
+		rb := &v1alpha1.RoleBaseline{
 			ObjectMeta: metav1.ObjectMeta{Name: unique("ceiling")},
-			Spec: v1.RoleBaselineSpec{
-				Scope:      v1.Scope{Namespaces: []string{ns}},
-				Guardrails: v1.Guardrails{Set: v1.GuardrailSetNone},
-				Subjects:   []v1.SubjectCeiling{{Subject: apiSubject(sa), Rules: drift.ToAPIRules(readPods)}},
+			Spec: v1alpha1.RoleBaselineSpec{
+				Scope:      v1alpha1.Scope{Namespaces: []string{ns}},
+				Guardrails: v1alpha1.Guardrails{Set: v1alpha1.GuardrailSetNone},
+				Subjects:   []v1alpha1.SubjectCeiling{{Subject: apiSubject(sa), Rules: drift.ToAPIRules(readPods)}},
 			},
 		}
 		Expect(k8sClient.Create(ctx, rb)).To(Succeed())
@@ -153,40 +153,40 @@ var _ = Describe("RoleBaseline controller", func() {
 
 		role := newRole(ns, "deploy", readPods, readSecrets)
 		Expect(k8sClient.Update(ctx, withVersion(role))).To(Succeed())
-		got := eventuallyStatus(rb.Name, hasFinding(v1.FindingExceedsCeiling, "RoleBinding", ns, "deploy"))
+		got := eventuallyStatus(rb.Name, hasFinding(v1alpha1.FindingExceedsCeiling, "RoleBinding", ns, "deploy"))
 		Expect(got.Status.Findings[0].Rules).To(ConsistOf(drift.ToAPIRules(readSecrets)))
 		Expect(got.Status.Findings[0].Subject).To(Equal(ptrTo(apiSubject(sa))))
-		Expect(meta.FindStatusCondition(got.Status.Conditions, v1.ConditionInSync).Reason).To(Equal(v1.ReasonGuardrailViolated))
+		Expect(meta.FindStatusCondition(got.Status.Conditions, v1alpha1.ConditionInSync).Reason).To(Equal(v1alpha1.ReasonGuardrailViolated))
 	})
 
 	It("marks a baseline whose selector cannot be evaluated not Ready, naming the field", func() {
-		rb := &v1.RoleBaseline{
+		rb := &v1alpha1.RoleBaseline{
 			ObjectMeta: metav1.ObjectMeta{Name: unique("invalid")},
-			Spec: v1.RoleBaselineSpec{Scope: v1.Scope{NamespaceSelector: &metav1.LabelSelector{
+			Spec: v1alpha1.RoleBaselineSpec{Scope: v1alpha1.Scope{NamespaceSelector: &metav1.LabelSelector{
 				MatchExpressions: []metav1.LabelSelectorRequirement{{Key: "team", Operator: "Near"}}}}},
 		}
 		Expect(k8sClient.Create(ctx, rb)).To(Succeed())
-		got := eventuallyStatus(rb.Name, func(st *v1.RoleBaselineStatus) bool {
-			return meta.IsStatusConditionFalse(st.Conditions, v1.ConditionReady)
+		got := eventuallyStatus(rb.Name, func(st *v1alpha1.RoleBaselineStatus) bool {
+			return meta.IsStatusConditionFalse(st.Conditions, v1alpha1.ConditionReady)
 		})
-		ready := meta.FindStatusCondition(got.Status.Conditions, v1.ConditionReady)
-		Expect(ready.Reason).To(Equal(v1.ReasonInvalidSpec))
+		ready := meta.FindStatusCondition(got.Status.Conditions, v1alpha1.ConditionReady)
+		Expect(ready.Reason).To(Equal(v1alpha1.ReasonInvalidSpec))
 		Expect(ready.Message).To(ContainSubstring("spec.scope.namespaceSelector"))
 	})
 
 	It("marks an Enforce baseline with an aggregation selector it cannot parse not Ready, and writes nothing", func() {
-		rb := &v1.RoleBaseline{
+		rb := &v1alpha1.RoleBaseline{
 			ObjectMeta: metav1.ObjectMeta{Name: unique("bogus-aggregation")},
-			Spec: v1.RoleBaselineSpec{Mode: v1.ModeEnforce, Scope: v1.Scope{ClusterScoped: true},
-				Roles: []v1.DesiredRole{{Kind: v1.KindClusterRole, Name: unique("aggregated"), AggregationRule: &v1.AggregationRule{
+			Spec: v1alpha1.RoleBaselineSpec{Mode: v1alpha1.ModeEnforce, Scope: v1alpha1.Scope{ClusterScoped: true},
+				Roles: []v1alpha1.DesiredRole{{Kind: v1alpha1.KindClusterRole, Name: unique("aggregated"), AggregationRule: &v1alpha1.AggregationRule{
 					ClusterRoleSelectors: []metav1.LabelSelector{{MatchExpressions: []metav1.LabelSelectorRequirement{{Key: "a", Operator: "Bogus"}}}}}}}},
 		}
 		Expect(k8sClient.Create(ctx, rb)).To(Succeed()) // no webhook in this suite: the controller is the last line
-		got := eventuallyStatus(rb.Name, func(st *v1.RoleBaselineStatus) bool {
-			return meta.IsStatusConditionFalse(st.Conditions, v1.ConditionReady)
+		got := eventuallyStatus(rb.Name, func(st *v1alpha1.RoleBaselineStatus) bool {
+			return meta.IsStatusConditionFalse(st.Conditions, v1alpha1.ConditionReady)
 		})
-		ready := meta.FindStatusCondition(got.Status.Conditions, v1.ConditionReady)
-		Expect(ready.Reason).To(Equal(v1.ReasonInvalidSpec))
+		ready := meta.FindStatusCondition(got.Status.Conditions, v1alpha1.ConditionReady)
+		Expect(ready.Reason).To(Equal(v1alpha1.ReasonInvalidSpec))
 		Expect(ready.Message).To(ContainSubstring("spec.roles[0].aggregationRule.clusterRoleSelectors[0]"))
 		Consistently(func() bool {
 			return apierrors.IsNotFound(k8sClient.Get(ctx, client.ObjectKey{Name: rb.Spec.Roles[0].Name}, &rbacv1.ClusterRole{}))
@@ -195,11 +195,11 @@ var _ = Describe("RoleBaseline controller", func() {
 
 	It("follows namespace labels: a namespace that starts matching the selector brings its drift in", func() {
 		ns := createNamespace(nil)
-		rb := &v1.RoleBaseline{
+		rb := &v1alpha1.RoleBaseline{
 			ObjectMeta: metav1.ObjectMeta{Name: unique("selector")},
-			Spec: v1.RoleBaselineSpec{
-				Scope:     v1.Scope{NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"team": ns}}},
-				Unmanaged: v1.UnmanagedReport,
+			Spec: v1alpha1.RoleBaselineSpec{
+				Scope:     v1alpha1.Scope{NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"team": ns}}},
+				Unmanaged: v1alpha1.UnmanagedReport,
 			},
 		}
 		Expect(k8sClient.Create(ctx, rb)).To(Succeed())
@@ -210,7 +210,7 @@ var _ = Describe("RoleBaseline controller", func() {
 		Expect(k8sClient.Get(ctx, client.ObjectKey{Name: ns}, nsObj)).To(Succeed())
 		nsObj.Labels = map[string]string{"team": ns}
 		Expect(k8sClient.Update(ctx, nsObj)).To(Succeed())
-		eventuallyStatus(rb.Name, hasFinding(v1.FindingUnexpected, "Role", ns, "extra"))
+		eventuallyStatus(rb.Name, hasFinding(v1alpha1.FindingUnexpected, "Role", ns, "extra"))
 	})
 
 	It("reconciles no baseline for a change outside every scope", func() {
@@ -228,35 +228,35 @@ var _ = Describe("RoleBaseline controller", func() {
 		By("while a change in scope does reconcile it")
 		Expect(k8sClient.Create(ctx, newRole(ns, "inside", readPods))).To(Succeed())
 		Eventually(func() float64 { return testutil.ToFloat64(reconcilesTotal.WithLabelValues(rb.Name)) }).Should(BeNumerically(">", before))
-		eventuallyStatus(rb.Name, hasFinding(v1.FindingUnexpected, "Role", ns, "inside"))
+		eventuallyStatus(rb.Name, hasFinding(v1alpha1.FindingUnexpected, "Role", ns, "inside"))
 	})
 
 	It("keeps status bounded and valid with 5,000 drifted objects", func() {
 		ns := createNamespace(nil)
-		rb := &v1.RoleBaseline{
+		rb := &v1alpha1.RoleBaseline{
 			ObjectMeta: metav1.ObjectMeta{Name: unique("many")},
-			Spec: v1.RoleBaselineSpec{Scope: v1.Scope{Namespaces: []string{ns}}, Unmanaged: v1.UnmanagedReport,
-				Guardrails: v1.Guardrails{Set: v1.GuardrailSetNone}},
+			Spec: v1alpha1.RoleBaselineSpec{Scope: v1alpha1.Scope{Namespaces: []string{ns}}, Unmanaged: v1alpha1.UnmanagedReport,
+				Guardrails: v1alpha1.Guardrails{Set: v1alpha1.GuardrailSetNone}},
 		}
 		Expect(k8sClient.Create(ctx, rb)).To(Succeed())
 		const n = 5000
 		createRoles(ns, n, readPods)
-		got := eventuallyStatus(rb.Name, func(st *v1.RoleBaselineStatus) bool { return st.Counts.Drifts == n })
+		got := eventuallyStatus(rb.Name, func(st *v1alpha1.RoleBaselineStatus) bool { return st.Counts.Drifts == n })
 		Expect(got.Status.Findings).To(HaveLen(DefaultStatusFindings))
 		Expect(got.Status.FindingsOmitted).To(BeEquivalentTo(n - DefaultStatusFindings))
-		Expect(got.Status.Counts.ByType[v1.FindingUnexpected]).To(BeEquivalentTo(n))
+		Expect(got.Status.Counts.ByType[v1alpha1.FindingUnexpected]).To(BeEquivalentTo(n))
 
 		By("emitting a bounded number of events for the mass change")
 		events := eventsAbout("RoleBaseline", "", rb.Name)
-		Expect(events[v1.ReasonDriftDetected]).To(BeNumerically("<=", eventBurst+5))
+		Expect(events[v1alpha1.ReasonDriftDetected]).To(BeNumerically("<=", eventBurst+5))
 		Eventually(func() map[string]int { return eventsAbout("RoleBaseline", "", rb.Name) }).Should(HaveKey(ReasonMoreFindings))
 	})
 
 	It("emits no duplicate events when the manager restarts", func() {
 		ns, rb := inSyncTeam()
 		Expect(k8sClient.Create(ctx, newRole(ns, "extra", readSecrets))).To(Succeed())
-		eventuallyStatus(rb.Name, hasFinding(v1.FindingUnexpected, "Role", ns, "extra"))
-		Eventually(func() map[string]int { return eventsAbout("Role", ns, "extra") }).Should(HaveKey(v1.ReasonDriftDetected))
+		eventuallyStatus(rb.Name, hasFinding(v1alpha1.FindingUnexpected, "Role", ns, "extra"))
+		Eventually(func() map[string]int { return eventsAbout("Role", ns, "extra") }).Should(HaveKey(v1alpha1.ReasonDriftDetected))
 		time.Sleep(time.Second) // let the event broadcaster flush
 		baselineEvents := eventsAbout("RoleBaseline", "", rb.Name)
 		roleEvents := eventsAbout("Role", ns, "extra")
@@ -268,7 +268,7 @@ var _ = Describe("RoleBaseline controller", func() {
 		Eventually(func() float64 { return testutil.ToFloat64(reconcilesTotal.WithLabelValues(rb.Name)) }).Should(BeNumerically(">", reconciles))
 		Consistently(func() map[string]int { return eventsAbout("RoleBaseline", "", rb.Name) }, 2*time.Second).Should(Equal(baselineEvents))
 		Expect(eventsAbout("Role", ns, "extra")).To(Equal(roleEvents))
-		eventuallyStatus(rb.Name, hasFinding(v1.FindingUnexpected, "Role", ns, "extra"))
+		eventuallyStatus(rb.Name, hasFinding(v1alpha1.FindingUnexpected, "Role", ns, "extra"))
 	})
 })
 

@@ -11,7 +11,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	v1 "github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
+	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/drift"
 )
 
@@ -62,7 +62,7 @@ func (s *standby) Start(ctx context.Context) error {
 			return err
 		}
 	}
-	inf, err := s.mgr.GetCache().GetInformer(ctx, &v1.RoleBaseline{})
+	inf, err := s.mgr.GetCache().GetInformer(ctx, &v1alpha1.RoleBaseline{})
 	if err != nil {
 		return err
 	}
@@ -136,7 +136,7 @@ func (s *standby) objectHandler() toolscache.ResourceEventHandler {
 // it when it goes.
 func (s *standby) baselineHandler(ctx context.Context) toolscache.ResourceEventHandler {
 	load := func(o any) {
-		rb, ok := o.(*v1.RoleBaseline)
+		rb, ok := o.(*v1alpha1.RoleBaseline)
 		if !ok {
 			return
 		}
@@ -164,7 +164,7 @@ func (s *standby) baselineHandler(ctx context.Context) toolscache.ResourceEventH
 		AddFunc:    load,
 		UpdateFunc: func(_, o any) { load(o) },
 		DeleteFunc: func(o any) {
-			if rb, ok := unwrapTombstone(o).(*v1.RoleBaseline); ok {
+			if rb, ok := unwrapTombstone(o).(*v1alpha1.RoleBaseline); ok {
 				s.mu.Lock()
 				defer s.mu.Unlock()
 				if !s.elected {

@@ -9,7 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	v1 "github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
+	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/drift"
 )
 
@@ -26,13 +26,13 @@ const (
 // findingKey identifies a finding across evaluations, to carry firstSeen and to tell
 // new findings from resolved ones.
 type findingKey struct {
-	typ       v1.FindingType
+	typ       v1alpha1.FindingType
 	object    drift.ObjectRef
-	guardrail v1.GuardrailID
+	guardrail v1alpha1.GuardrailID
 	subject   string
 }
 
-func keyOf(f *v1.Finding) findingKey {
+func keyOf(f *v1alpha1.Finding) findingKey {
 	k := findingKey{typ: f.Type, object: objectRef(f.Object), guardrail: f.Guardrail}
 	if f.Subject != nil {
 		k.subject = string(f.Subject.Kind) + "/" + f.Subject.Namespace + "/" + f.Subject.Name
@@ -42,8 +42,8 @@ func keyOf(f *v1.Finding) findingKey {
 
 // desiredStatus computes the status for findings, keeping firstSeen from firstSeen
 // and the conditions' transition times from the current status.
-func desiredStatus(rb *v1.RoleBaseline, findings []v1.Finding, omitted int32, counts v1.FindingCounts,
-	firstSeen func(findingKey) (time.Time, bool), now time.Time) v1.RoleBaselineStatus {
+func desiredStatus(rb *v1alpha1.RoleBaseline, findings []v1alpha1.Finding, omitted int32, counts v1alpha1.FindingCounts,
+	firstSeen func(findingKey) (time.Time, bool), now time.Time) v1alpha1.RoleBaselineStatus {
 	st := *rb.Status.DeepCopy()
 	st.ObservedGeneration = rb.Generation
 	st.Counts = counts
@@ -58,22 +58,22 @@ func desiredStatus(rb *v1.RoleBaseline, findings []v1.Finding, omitted int32, co
 		f.FirstSeen = &metav1.Time{Time: seen.Truncate(time.Second)}
 	}
 	meta.SetStatusCondition(&st.Conditions, metav1.Condition{
-		Type: v1.ConditionReady, Status: metav1.ConditionTrue, Reason: v1.ReasonEvaluated,
+		Type: v1alpha1.ConditionReady, Status: metav1.ConditionTrue, Reason: v1alpha1.ReasonEvaluated,
 		Message: "The baseline was evaluated against the live RBAC", ObservedGeneration: rb.Generation,
 	})
 	meta.SetStatusCondition(&st.Conditions, inSyncCondition(rb.Generation, counts, findings))
 	return st
 }
 
-func inSyncCondition(generation int64, counts v1.FindingCounts, findings []v1.Finding) metav1.Condition {
-	c := metav1.Condition{Type: v1.ConditionInSync, ObservedGeneration: generation}
+func inSyncCondition(generation int64, counts v1alpha1.FindingCounts, findings []v1alpha1.Finding) metav1.Condition {
+	c := metav1.Condition{Type: v1alpha1.ConditionInSync, ObservedGeneration: generation}
 	switch {
 	case counts.Drifts > 0:
-		c.Status, c.Reason = metav1.ConditionFalse, v1.ReasonDriftDetected
+		c.Status, c.Reason = metav1.ConditionFalse, v1alpha1.ReasonDriftDetected
 	case counts.Violations > 0:
-		c.Status, c.Reason = metav1.ConditionFalse, v1.ReasonGuardrailViolated
+		c.Status, c.Reason = metav1.ConditionFalse, v1alpha1.ReasonGuardrailViolated
 	default:
-		c.Status, c.Reason = metav1.ConditionTrue, v1.ReasonInSync
+		c.Status, c.Reason = metav1.ConditionTrue, v1alpha1.ReasonInSync
 		c.Message = "The live RBAC in scope matches the baseline"
 		return c
 	}
@@ -82,7 +82,7 @@ func inSyncCondition(generation int64, counts v1.FindingCounts, findings []v1.Fi
 }
 
 // summary is a one-line account of what is wrong, for the InSync message.
-func summary(counts v1.FindingCounts, findings []v1.Finding) string {
+func summary(counts v1alpha1.FindingCounts, findings []v1alpha1.Finding) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d drift(s), %d violation(s)", counts.Drifts, counts.Violations)
 	if len(findings) > 0 {
@@ -96,13 +96,13 @@ func summary(counts v1.FindingCounts, findings []v1.Finding) string {
 }
 
 // objectRef converts an API object reference to the engine's.
-func objectRef(r v1.ObjectReference) drift.ObjectRef {
+func objectRef(r v1alpha1.ObjectReference) drift.ObjectRef {
 	return drift.ObjectRef{Kind: r.Kind, Namespace: r.Namespace, Name: r.Name}
 }
 
 // statusChanged reports whether a status write is needed: anything but
 // lastEvaluationTime differs.
-func statusChanged(old, updated *v1.RoleBaselineStatus) bool {
+func statusChanged(old, updated *v1alpha1.RoleBaselineStatus) bool {
 	a, b := old.DeepCopy(), updated.DeepCopy()
 	a.LastEvaluationTime, b.LastEvaluationTime = nil, nil
 	return !equality.Semantic.DeepEqual(a, b)

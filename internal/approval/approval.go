@@ -29,7 +29,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	v1 "github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
+	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
 )
 
 // Label marks an approval ConfigMap; its value is the baseline's UID.
@@ -62,7 +62,7 @@ type Record struct {
 }
 
 // Approves reports whether the record covers the spec rb has now.
-func (r *Record) Approves(rb *v1.RoleBaseline) bool {
+func (r *Record) Approves(rb *v1alpha1.RoleBaseline) bool {
 	return r != nil && r.UID == rb.UID && r.Hash == EffectHash(&rb.Spec)
 }
 
@@ -71,21 +71,21 @@ func (r *Record) Approves(rb *v1.RoleBaseline) bool {
 // violations remove subjects, the guardrails and ceilings that pick those subjects.
 // Report-only settings (severities, exceptions with Report, the journal size) are
 // left out, so editing them needs no new approval.
-func EffectHash(spec *v1.RoleBaselineSpec) string {
+func EffectHash(spec *v1alpha1.RoleBaselineSpec) string {
 	effect := struct {
-		Mode         v1.Mode
+		Mode         v1alpha1.Mode
 		DryRun       bool
-		Scope        v1.Scope
-		Roles        []v1.DesiredRole
-		Bindings     []v1.DesiredBinding
-		Unmanaged    v1.UnmanagedPolicy
+		Scope        v1alpha1.Scope
+		Roles        []v1alpha1.DesiredRole
+		Bindings     []v1alpha1.DesiredBinding
+		Unmanaged    v1alpha1.UnmanagedPolicy
 		IncludeOwned bool
-		Violations   v1.ViolationAction
-		Guardrails   *v1.Guardrails      `json:",omitempty"`
-		Subjects     []v1.SubjectCeiling `json:",omitempty"`
+		Violations   v1alpha1.ViolationAction
+		Guardrails   *v1alpha1.Guardrails      `json:",omitempty"`
+		Subjects     []v1alpha1.SubjectCeiling `json:",omitempty"`
 	}{spec.Mode, spec.Enforcement.DryRun, spec.Scope, spec.Roles, spec.Bindings, spec.Unmanaged,
 		spec.Enforcement.IncludeOwned, spec.Enforcement.EffectiveViolations(), nil, nil}
-	if effect.Violations == v1.ViolationRemoveSubjects {
+	if effect.Violations == v1alpha1.ViolationRemoveSubjects {
 		effect.Guardrails, effect.Subjects = &spec.Guardrails, spec.Subjects
 	}
 	data, _ := json.Marshal(effect) // plain data: cannot fail
@@ -105,7 +105,7 @@ type Store struct {
 }
 
 // Load returns the baseline's record, or nil when there is none.
-func (s *Store) Load(ctx context.Context, rb *v1.RoleBaseline) (*Record, error) {
+func (s *Store) Load(ctx context.Context, rb *v1alpha1.RoleBaseline) (*Record, error) {
 	var cm corev1.ConfigMap
 	err := s.Reader.Get(ctx, client.ObjectKey{Namespace: s.Namespace, Name: Name(rb.UID)}, &cm)
 	if apierrors.IsNotFound(err) {
@@ -124,7 +124,7 @@ func (s *Store) Load(ctx context.Context, rb *v1.RoleBaseline) (*Record, error) 
 }
 
 // Save writes the baseline's record, replacing any earlier one.
-func (s *Store) Save(ctx context.Context, rb *v1.RoleBaseline, rec Record) error {
+func (s *Store) Save(ctx context.Context, rb *v1alpha1.RoleBaseline, rec Record) error {
 	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: s.Namespace, Name: Name(rb.UID),
 		Labels: map[string]string{Label: string(rb.UID)}}}
 	data := map[string]string{keyHash: rec.Hash, keyUser: rec.User, keyGroups: strings.Join(rec.Groups, ","),

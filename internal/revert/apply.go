@@ -8,7 +8,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	v1 "github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
+	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
 )
 
 // Applier writes actions, each after journaling the prior state.
@@ -24,7 +24,7 @@ type Applier struct {
 // Apply journals then performs one action and returns the journal entry's name. The
 // write is conditional on the live object's resourceVersion (and UID for deletes),
 // so a change made since the plan fails with a conflict instead of being lost.
-func (ap *Applier) Apply(ctx context.Context, rb *v1.RoleBaseline, a *Action, now time.Time) (string, error) {
+func (ap *Applier) Apply(ctx context.Context, rb *v1alpha1.RoleBaseline, a *Action, now time.Time) (string, error) {
 	entry, err := journalEntry(rb, ap.Namespace, a, now)
 	if err != nil {
 		return "", err
@@ -50,13 +50,13 @@ func (ap *Applier) Apply(ctx context.Context, rb *v1.RoleBaseline, a *Action, no
 
 func (ap *Applier) write(ctx context.Context, a *Action) error {
 	switch a.Kind {
-	case v1.RevertCreate:
+	case v1alpha1.RevertCreate:
 		return ap.Client.Create(ctx, a.Desired.DeepCopyObject().(client.Object))
-	case v1.RevertUpdate:
+	case v1alpha1.RevertUpdate:
 		return ap.Client.Update(ctx, a.Desired.DeepCopyObject().(client.Object))
-	case v1.RevertDelete:
+	case v1alpha1.RevertDelete:
 		return ap.delete(ctx, a.Prior)
-	case v1.RevertRecreate:
+	case v1alpha1.RevertRecreate:
 		if err := ap.delete(ctx, a.Prior); err != nil {
 			return err
 		}
@@ -78,6 +78,6 @@ func (ap *Applier) delete(ctx context.Context, obj client.Object) error {
 }
 
 // Prune keeps the newest limit journal entries of a baseline.
-func (ap *Applier) Prune(ctx context.Context, rb *v1.RoleBaseline, limit int) error {
+func (ap *Applier) Prune(ctx context.Context, rb *v1alpha1.RoleBaseline, limit int) error {
 	return prune(ctx, ap.Reader, ap.Client, rb, ap.Namespace, limit)
 }

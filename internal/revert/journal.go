@@ -16,7 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	v1 "github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
+	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
 )
 
 // Journal entries are ConfigMaps in one namespace, one per write, labelled with the
@@ -39,7 +39,7 @@ const (
 const timeFormat = "2006-01-02T15:04:05.000000000Z"
 
 // journalEntry builds the ConfigMap recording an action before it is applied.
-func journalEntry(rb *v1.RoleBaseline, namespace string, a *Action, now time.Time) (*corev1.ConfigMap, error) {
+func journalEntry(rb *v1alpha1.RoleBaseline, namespace string, a *Action, now time.Time) (*corev1.ConfigMap, error) {
 	cm := &corev1.ConfigMap{
 		ObjectMeta: metav1.ObjectMeta{
 			Name:      entryName(rb, a),
@@ -51,7 +51,7 @@ func journalEntry(rb *v1.RoleBaseline, namespace string, a *Action, now time.Tim
 				AnnotationObject:   a.Ref.String(),
 				AnnotationTime:     now.UTC().Format(timeFormat),
 			},
-			OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(rb, v1.GroupVersion.WithKind("RoleBaseline"))},
+			OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(rb, v1alpha1.GroupVersion.WithKind("RoleBaseline"))},
 		},
 		Data: map[string]string{},
 	}
@@ -62,7 +62,7 @@ func journalEntry(rb *v1.RoleBaseline, namespace string, a *Action, now time.Tim
 		}
 		cm.Data[PriorKey] = data
 	}
-	if a.Kind == v1.RevertCreate {
+	if a.Kind == v1alpha1.RevertCreate {
 		data, err := restorable(a.Desired)
 		if err != nil {
 			return nil, err
@@ -75,7 +75,7 @@ func journalEntry(rb *v1.RoleBaseline, namespace string, a *Action, now time.Tim
 // entryName is the same for the same revert of the same drifted state (baseline,
 // action, object, prior resourceVersion): an attempt cut short by a crash and retried
 // after a restart finds its entry instead of writing a second one.
-func entryName(rb *v1.RoleBaseline, a *Action) string {
+func entryName(rb *v1alpha1.RoleBaseline, a *Action) string {
 	prior := "absent"
 	if a.Prior != nil {
 		prior = string(a.Prior.GetUID()) + "/" + a.Prior.GetResourceVersion()
@@ -126,7 +126,7 @@ func gvkOf(obj client.Object) schema.GroupVersionKind {
 }
 
 // prune deletes the oldest journal entries of a baseline beyond limit.
-func prune(ctx context.Context, r client.Reader, c client.Writer, rb *v1.RoleBaseline, namespace string, limit int) error {
+func prune(ctx context.Context, r client.Reader, c client.Writer, rb *v1alpha1.RoleBaseline, namespace string, limit int) error {
 	var list corev1.ConfigMapList
 	if err := r.List(ctx, &list, client.InNamespace(namespace), client.MatchingLabels{JournalLabel: string(rb.UID)}); err != nil {
 		return err

@@ -14,7 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	v1 "github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
+	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/drift"
 )
 
@@ -26,7 +26,7 @@ const ManagedByValue = "rbac-guardrails"
 
 // Action is one write that puts an object back on its baseline.
 type Action struct {
-	Kind v1.RevertAction
+	Kind v1alpha1.RevertAction
 	Ref  drift.ObjectRef
 	// Prior is the live object before the write; nil for Create.
 	Prior client.Object
@@ -52,7 +52,7 @@ type Live func(ref drift.ObjectRef) client.Object
 
 // Plan turns findings into actions, one per object, in the findings' order.
 // Findings it will not revert come back as skips with a reason.
-func Plan(spec *v1.RoleBaselineSpec, findings []drift.Finding, live Live) ([]Action, []Skip) {
+func Plan(spec *v1alpha1.RoleBaselineSpec, findings []drift.Finding, live Live) ([]Action, []Skip) {
 	byRef := map[drift.ObjectRef][]drift.Finding{}
 	var order []drift.ObjectRef
 	for _, f := range findings {
@@ -85,7 +85,7 @@ func Plan(spec *v1.RoleBaselineSpec, findings []drift.Finding, live Live) ([]Act
 }
 
 // planObject decides the one write for an object's findings.
-func planObject(spec *v1.RoleBaselineSpec, ref drift.ObjectRef, fs []drift.Finding, obj client.Object) (*Action, []Skip) {
+func planObject(spec *v1alpha1.RoleBaselineSpec, ref drift.ObjectRef, fs []drift.Finding, obj client.Object) (*Action, []Skip) {
 	skipAll := func(reason string) (*Action, []Skip) {
 		out := make([]Skip, len(fs))
 		for i, f := range fs {
@@ -102,11 +102,11 @@ func planObject(spec *v1.RoleBaselineSpec, ref drift.ObjectRef, fs []drift.Findi
 	var (
 		revert []drift.Finding
 		skips  []Skip
-		kind   v1.RevertAction
+		kind   v1alpha1.RevertAction
 		remove []rbacv1.Subject // subjects to drop for violations
 	)
-	rank := map[v1.RevertAction]int{"": 0, v1.RevertUpdate: 1, v1.RevertCreate: 2, v1.RevertRecreate: 3, v1.RevertDelete: 4}
-	want := func(a v1.RevertAction, f drift.Finding) {
+	rank := map[v1alpha1.RevertAction]int{"": 0, v1alpha1.RevertUpdate: 1, v1alpha1.RevertCreate: 2, v1alpha1.RevertRecreate: 3, v1alpha1.RevertDelete: 4}
+	want := func(a v1alpha1.RevertAction, f drift.Finding) {
 		revert = append(revert, f)
 		if rank[a] > rank[kind] {
 			kind = a
@@ -114,26 +114,26 @@ func planObject(spec *v1.RoleBaselineSpec, ref drift.ObjectRef, fs []drift.Findi
 	}
 	for _, f := range fs {
 		switch f.Type {
-		case v1.FindingMissing:
-			want(v1.RevertCreate, f)
-		case v1.FindingRulesAdded, v1.FindingRulesRemoved, v1.FindingSubjectsAdded, v1.FindingSubjectsRemoved:
-			want(v1.RevertUpdate, f)
-		case v1.FindingRoleRefChanged:
-			want(v1.RevertRecreate, f)
-		case v1.FindingUnexpected:
-			if spec.Unmanaged == v1.UnmanagedRemove {
-				want(v1.RevertDelete, f)
+		case v1alpha1.FindingMissing:
+			want(v1alpha1.RevertCreate, f)
+		case v1alpha1.FindingRulesAdded, v1alpha1.FindingRulesRemoved, v1alpha1.FindingSubjectsAdded, v1alpha1.FindingSubjectsRemoved:
+			want(v1alpha1.RevertUpdate, f)
+		case v1alpha1.FindingRoleRefChanged:
+			want(v1alpha1.RevertRecreate, f)
+		case v1alpha1.FindingUnexpected:
+			if spec.Unmanaged == v1alpha1.UnmanagedRemove {
+				want(v1alpha1.RevertDelete, f)
 			} else {
 				skips = append(skips, Skip{f, "spec.unmanaged is " + string(spec.Unmanaged) + ", not Remove", true})
 			}
-		case v1.FindingExceedsCeiling, v1.FindingGuardrailViolation:
+		case v1alpha1.FindingExceedsCeiling, v1alpha1.FindingGuardrailViolation:
 			drop, why, byPolicy := violationSubjects(spec, ref, f, obj)
 			if why != "" {
 				skips = append(skips, Skip{f, why, byPolicy})
 				continue
 			}
 			remove = append(remove, drop...)
-			want(v1.RevertUpdate, f)
+			want(v1alpha1.RevertUpdate, f)
 		default:
 			skips = append(skips, Skip{f, "advisory finding", true})
 		}
@@ -143,16 +143,16 @@ func planObject(spec *v1.RoleBaselineSpec, ref drift.ObjectRef, fs []drift.Findi
 	}
 	a := &Action{Kind: kind, Ref: ref, Prior: obj, Findings: revert}
 	switch kind {
-	case v1.RevertDelete:
-	case v1.RevertCreate:
+	case v1alpha1.RevertDelete:
+	case v1alpha1.RevertCreate:
 		a.Prior = nil
 		a.Desired = declared(spec, ref, nil)
-	case v1.RevertRecreate:
+	case v1alpha1.RevertRecreate:
 		a.Desired = declared(spec, ref, obj)
-	case v1.RevertUpdate:
+	case v1alpha1.RevertUpdate:
 		a.Desired = updated(spec, ref, obj, remove)
 	}
-	if a.Desired == nil && kind != v1.RevertDelete {
+	if a.Desired == nil && kind != v1alpha1.RevertDelete {
 		for _, f := range revert {
 			skips = append(skips, Skip{f, "the baseline does not declare " + ref.String(), false})
 		}
@@ -162,7 +162,9 @@ func planObject(spec *v1.RoleBaselineSpec, ref drift.ObjectRef, fs []drift.Findi
 }
 
 // reportOnly reports whether the baseline asks for findings of type t to be reported, not reverted.
-func reportOnly(spec *v1.RoleBaselineSpec, t v1.FindingType) bool { return !spec.Reverts(t) }
+func reportOnly(spec *v1alpha1.RoleBaselineSpec, t v1alpha1.FindingType) bool {
+	return !spec.Reverts(t)
+}
 
 // untouchable says why the operator must not write obj, or "".
 func untouchable(obj client.Object, includeOwned bool) string {
@@ -182,8 +184,8 @@ func untouchable(obj client.Object, includeOwned bool) string {
 
 // violationSubjects returns the subjects to remove from a binding for a ceiling or
 // guardrail finding, or why the finding is only reported (and whether by policy).
-func violationSubjects(spec *v1.RoleBaselineSpec, ref drift.ObjectRef, f drift.Finding, obj client.Object) ([]rbacv1.Subject, string, bool) {
-	if spec.Enforcement.Violations != v1.ViolationRemoveSubjects {
+func violationSubjects(spec *v1alpha1.RoleBaselineSpec, ref drift.ObjectRef, f drift.Finding, obj client.Object) ([]rbacv1.Subject, string, bool) {
+	if spec.Enforcement.Violations != v1alpha1.ViolationRemoveSubjects {
 		return nil, "spec.enforcement.violations is Report", true
 	}
 	if ref.Kind != drift.KindRoleBinding && ref.Kind != drift.KindClusterRoleBinding {
@@ -192,7 +194,7 @@ func violationSubjects(spec *v1.RoleBaselineSpec, ref drift.ObjectRef, f drift.F
 	if obj == nil {
 		return nil, "the binding no longer exists", false
 	}
-	if f.Type == v1.FindingGuardrailViolation {
+	if f.Type == v1alpha1.FindingGuardrailViolation {
 		return f.Subjects, "", false
 	}
 	// ExceedsCeiling: remove the subject when the binding names it; a grant through a
@@ -207,29 +209,29 @@ func violationSubjects(spec *v1.RoleBaselineSpec, ref drift.ObjectRef, f drift.F
 
 // declared builds the object the baseline declares at ref. For a recreate, labels
 // and annotations of the live object carry over.
-func declared(spec *v1.RoleBaselineSpec, ref drift.ObjectRef, live client.Object) client.Object {
+func declared(spec *v1alpha1.RoleBaselineSpec, ref drift.ObjectRef, live client.Object) client.Object {
 	meta := metav1.ObjectMeta{Name: ref.Name, Namespace: ref.Namespace, Labels: map[string]string{ManagedByLabel: ManagedByValue}}
 	if live != nil {
 		meta.Labels, meta.Annotations = live.GetLabels(), live.GetAnnotations()
 	}
 	switch ref.Kind {
 	case drift.KindRole, drift.KindClusterRole:
-		i := slices.IndexFunc(spec.Roles, func(r v1.DesiredRole) bool { return string(r.Kind) == ref.Kind && r.Name == ref.Name })
+		i := slices.IndexFunc(spec.Roles, func(r v1alpha1.DesiredRole) bool { return string(r.Kind) == ref.Kind && r.Name == ref.Name })
 		if i < 0 {
 			return nil
 		}
 		d := spec.Roles[i]
 		if ref.Kind == drift.KindRole {
-			return &rbacv1.Role{ObjectMeta: meta, Rules: v1.RBACRules(d.Rules)}
+			return &rbacv1.Role{ObjectMeta: meta, Rules: v1alpha1.RBACRules(d.Rules)}
 		}
-		cr := &rbacv1.ClusterRole{ObjectMeta: meta, Rules: v1.RBACRules(d.Rules)}
+		cr := &rbacv1.ClusterRole{ObjectMeta: meta, Rules: v1alpha1.RBACRules(d.Rules)}
 		if d.AggregationRule != nil {
 			cr.Rules = nil
 			cr.AggregationRule = &rbacv1.AggregationRule{ClusterRoleSelectors: d.AggregationRule.ClusterRoleSelectors}
 		}
 		return cr
 	case drift.KindRoleBinding, drift.KindClusterRoleBinding:
-		i := slices.IndexFunc(spec.Bindings, func(b v1.DesiredBinding) bool { return string(b.Kind) == ref.Kind && b.Name == ref.Name })
+		i := slices.IndexFunc(spec.Bindings, func(b v1alpha1.DesiredBinding) bool { return string(b.Kind) == ref.Kind && b.Name == ref.Name })
 		if i < 0 {
 			return nil
 		}
@@ -249,7 +251,7 @@ func declared(spec *v1.RoleBaselineSpec, ref drift.ObjectRef, live client.Object
 // updated returns a copy of the live object with its rules, aggregation rule or
 // subjects set to the declared ones and the violating subjects removed. The copy
 // keeps the live resourceVersion, so the update fails if the object changed since.
-func updated(spec *v1.RoleBaselineSpec, ref drift.ObjectRef, live client.Object, remove []rbacv1.Subject) client.Object {
+func updated(spec *v1alpha1.RoleBaselineSpec, ref drift.ObjectRef, live client.Object, remove []rbacv1.Subject) client.Object {
 	if live == nil {
 		return nil
 	}

@@ -18,7 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
-	v1 "github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
+	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/approval"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/drift"
 )
@@ -60,7 +60,7 @@ func (h *BaselineHandler) Handle(ctx context.Context, req admission.Request) adm
 	if req.Operation != admissionv1.Create && req.Operation != admissionv1.Update {
 		return admission.Allowed("")
 	}
-	rb := &v1.RoleBaseline{}
+	rb := &v1alpha1.RoleBaseline{}
 	if err := h.Decoder.DecodeRaw(req.Object, rb); err != nil {
 		return admission.Errored(http.StatusBadRequest, err)
 	}
@@ -68,9 +68,9 @@ func (h *BaselineHandler) Handle(ctx context.Context, req admission.Request) adm
 	if err != nil {
 		return admission.Denied(fmt.Sprintf("RoleBaseline %s: %v", rb.Name, err))
 	}
-	var old *v1.RoleBaseline
+	var old *v1alpha1.RoleBaseline
 	if req.Operation == admissionv1.Update {
-		old = &v1.RoleBaseline{}
+		old = &v1alpha1.RoleBaseline{}
 		if err := h.Decoder.DecodeRaw(req.OldObject, old); err != nil {
 			return admission.Errored(http.StatusBadRequest, err)
 		}
@@ -84,11 +84,11 @@ func (h *BaselineHandler) Handle(ctx context.Context, req admission.Request) adm
 	if relaxes(old, rb) {
 		return h.relax(ctx, req, old, rb, rec)
 	}
-	if rb.Spec.Mode != v1.ModeEnforce {
+	if rb.Spec.Mode != v1alpha1.ModeEnforce {
 		return admission.Allowed("")
 	}
 	var (
-		baselines  v1.RoleBaselineList
+		baselines  v1alpha1.RoleBaselineList
 		namespaces corev1.NamespaceList
 	)
 	if err := h.Client.List(ctx, &baselines); err != nil {
@@ -110,7 +110,7 @@ func (h *BaselineHandler) Handle(ctx context.Context, req admission.Request) adm
 		maxReviews = DefaultMaxReviews
 	}
 	rv := &reviewer{client: h.Client, user: req.UserInfo, left: maxReviews, max: maxReviews}
-	var oldSpec *v1.RoleBaselineSpec
+	var oldSpec *v1alpha1.RoleBaselineSpec
 	if old != nil {
 		oldSpec = &old.Spec
 	}
@@ -145,16 +145,16 @@ func (h *BaselineHandler) Handle(ctx context.Context, req admission.Request) adm
 }
 
 // relaxes: an Enforce baseline switched to Audit or to dry run.
-func relaxes(old, rb *v1.RoleBaseline) bool {
-	if old == nil || old.Spec.Mode != v1.ModeEnforce || old.Spec.Enforcement.DryRun {
+func relaxes(old, rb *v1alpha1.RoleBaseline) bool {
+	if old == nil || old.Spec.Mode != v1alpha1.ModeEnforce || old.Spec.Enforcement.DryRun {
 		return false
 	}
-	return rb.Spec.Mode != v1.ModeEnforce || rb.Spec.Enforcement.DryRun
+	return rb.Spec.Mode != v1alpha1.ModeEnforce || rb.Spec.Enforcement.DryRun
 }
 
 // relax allows switching enforcement off to the approver and, when RelaxGroups is
 // set, only to members of those groups; it is announced and recorded either way.
-func (h *BaselineHandler) relax(ctx context.Context, req admission.Request, old, rb *v1.RoleBaseline, rec *approval.Record) admission.Response {
+func (h *BaselineHandler) relax(ctx context.Context, req admission.Request, old, rb *v1alpha1.RoleBaseline, rec *approval.Record) admission.Response {
 	user := req.UserInfo.Username
 	approver := ""
 	if rec != nil {
@@ -170,7 +170,7 @@ func (h *BaselineHandler) relax(ctx context.Context, req admission.Request, old,
 	msg := fmt.Sprintf("%s switched RoleBaseline %s from Enforce to %s (last approved by %s): drift is no longer reverted", user, rb.Name, modeText(rb), orNobody(approver))
 	ctrl.LoggerFrom(ctx).Info("Enforcement relaxed", "baseline", rb.Name, "user", user, "approver", approver)
 	if h.Recorder != nil {
-		h.Recorder.Eventf(old, nil, corev1.EventTypeWarning, v1.ReasonEnforcementRelaxed, "Admit", "%s", msg)
+		h.Recorder.Eventf(old, nil, corev1.EventTypeWarning, v1alpha1.ReasonEnforcementRelaxed, "Admit", "%s", msg)
 	}
 	if h.Approvals != nil && rec != nil && rec.UID == rb.UID {
 		rec.RelaxedBy = user
@@ -181,8 +181,8 @@ func (h *BaselineHandler) relax(ctx context.Context, req admission.Request, old,
 	return admission.Allowed("")
 }
 
-func modeText(rb *v1.RoleBaseline) string {
-	if rb.Spec.Mode == v1.ModeEnforce {
+func modeText(rb *v1alpha1.RoleBaseline) string {
+	if rb.Spec.Mode == v1alpha1.ModeEnforce {
 		return "Enforce with dryRun"
 	}
 	return string(rb.Spec.Mode)
@@ -196,11 +196,11 @@ func orNobody(user string) string {
 }
 
 // conflict names another Enforce baseline that already declares one of rb's objects.
-func conflict(rb baselineScope, all []v1.RoleBaseline, namespaces []corev1.Namespace) string {
-	slices.SortFunc(all, func(a, b v1.RoleBaseline) int { return strings.Compare(a.Name, b.Name) })
+func conflict(rb baselineScope, all []v1alpha1.RoleBaseline, namespaces []corev1.Namespace) string {
+	slices.SortFunc(all, func(a, b v1alpha1.RoleBaseline) int { return strings.Compare(a.Name, b.Name) })
 	for i := range all {
 		other := &all[i]
-		if other.Name == rb.rb.Name || other.Spec.Mode != v1.ModeEnforce {
+		if other.Name == rb.rb.Name || other.Spec.Mode != v1alpha1.ModeEnforce {
 			continue
 		}
 		scope, err := drift.CompileScope(&other.Spec)
@@ -218,8 +218,8 @@ func conflict(rb baselineScope, all []v1.RoleBaseline, namespaces []corev1.Names
 
 // effectChanged: a new Enforce baseline, a switch to Enforce, or a change of what an
 // Enforce baseline makes the operator write, or where.
-func effectChanged(old, rb *v1.RoleBaseline) bool {
-	return old == nil || old.Spec.Mode != v1.ModeEnforce || approval.EffectHash(&old.Spec) != approval.EffectHash(&rb.Spec)
+func effectChanged(old, rb *v1alpha1.RoleBaseline) bool {
+	return old == nil || old.Spec.Mode != v1alpha1.ModeEnforce || approval.EffectHash(&old.Spec) != approval.EffectHash(&rb.Spec)
 }
 
 // liveRules reads a role's rules from the cache.

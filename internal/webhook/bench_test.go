@@ -24,7 +24,7 @@ import (
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
-	v1 "github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
+	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
 	"github.com/rbac-guardrails/rbac-guardrails/controllers"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/drift"
 )
@@ -44,7 +44,7 @@ func benchNS(i int) string { return fmt.Sprintf("ns-%03d", i) }
 // RoleBindings round-robin over the namespaces. Baseline k selects namespaces 2k and
 // 2k+1, declares "app" there, caps its team group and reports undeclared objects;
 // even baselines enforce, odd ones audit.
-func benchWorld() (*drift.Snapshot, []v1.RoleBaselineSpec) {
+func benchWorld() (*drift.Snapshot, []v1alpha1.RoleBaselineSpec) {
 	s := &drift.Snapshot{}
 	for i := range benchNamespaces {
 		s.Namespaces = append(s.Namespaces, corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: benchNS(i),
@@ -79,19 +79,19 @@ func benchWorld() (*drift.Snapshot, []v1.RoleBaselineSpec) {
 			Subjects: []rbacv1.Subject{{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName,
 				Name: fmt.Sprintf("team-%02d", (i%benchNamespaces)/2)}}})
 	}
-	var specs []v1.RoleBaselineSpec
+	var specs []v1alpha1.RoleBaselineSpec
 	for k := range benchBaselines {
-		mode := v1.ModeEnforce
+		mode := v1alpha1.ModeEnforce
 		if k%2 == 1 {
-			mode = v1.ModeAudit
+			mode = v1alpha1.ModeAudit
 		}
-		team := v1.Subject{Kind: v1.SubjectGroup, APIGroup: v1.RBACGroup, Name: fmt.Sprintf("team-%02d", k)}
-		specs = append(specs, v1.RoleBaselineSpec{Mode: mode, Unmanaged: v1.UnmanagedReport,
-			Scope: v1.Scope{Namespaces: []string{benchNS(2 * k), benchNS(2*k + 1)}},
-			Roles: []v1.DesiredRole{{Kind: v1.KindRole, Name: "app", Rules: drift.ToAPIRules(benchReadPods...)}},
-			Bindings: []v1.DesiredBinding{{Kind: v1.KindRoleBinding, Name: "app", RoleRef: v1.RoleRef{Kind: v1.KindRole, Name: "app"},
-				Subjects: []v1.Subject{team}}},
-			Subjects: []v1.SubjectCeiling{{Subject: team, Rules: drift.ToAPIRules(append(benchReadPods, filler...)...)}}})
+		team := v1alpha1.Subject{Kind: v1alpha1.SubjectGroup, APIGroup: v1alpha1.RBACGroup, Name: fmt.Sprintf("team-%02d", k)}
+		specs = append(specs, v1alpha1.RoleBaselineSpec{Mode: mode, Unmanaged: v1alpha1.UnmanagedReport,
+			Scope: v1alpha1.Scope{Namespaces: []string{benchNS(2 * k), benchNS(2*k + 1)}},
+			Roles: []v1alpha1.DesiredRole{{Kind: v1alpha1.KindRole, Name: "app", Rules: drift.ToAPIRules(benchReadPods...)}},
+			Bindings: []v1alpha1.DesiredBinding{{Kind: v1alpha1.KindRoleBinding, Name: "app", RoleRef: v1alpha1.RoleRef{Kind: v1alpha1.KindRole, Name: "app"},
+				Subjects: []v1alpha1.Subject{team}}},
+			Subjects: []v1alpha1.SubjectCeiling{{Subject: team, Rules: drift.ToAPIRules(append(benchReadPods, filler...)...)}}})
 	}
 	return s, specs
 }
@@ -118,9 +118,9 @@ func BenchmarkRBACHandler(b *testing.B) {
 	sch := runtime.NewScheme()
 	utilruntime.Must(clientgoscheme.AddToScheme(sch))
 	snap, specs := benchWorld()
-	baselines := make([]v1.RoleBaseline, len(specs))
+	baselines := make([]v1alpha1.RoleBaseline, len(specs))
 	for k := range specs {
-		baselines[k] = v1.RoleBaseline{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("baseline-%03d", k), UID: types.UID(fmt.Sprint(k)), Generation: 1},
+		baselines[k] = v1alpha1.RoleBaseline{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("baseline-%03d", k), UID: types.UID(fmt.Sprint(k)), Generation: 1},
 			Spec: specs[k]}
 	}
 	heap := func() uint64 {

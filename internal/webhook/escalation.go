@@ -10,7 +10,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	v1 "github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
+	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
 )
 
 // DefaultMaxReviews caps the SubjectAccessReviews one baseline admission may send.
@@ -141,9 +141,9 @@ func (rv *reviewer) holdsRules(ctx context.Context, rules []rbacv1.PolicyRule, n
 
 // canCreateRole: the requester may escalate roles there, or holds each rule. An
 // aggregated ClusterRole's rules are not known in advance, so it needs escalate.
-func (rv *reviewer) canCreateRole(ctx context.Context, d *v1.DesiredRole, namespace string) (string, error) {
+func (rv *reviewer) canCreateRole(ctx context.Context, d *v1alpha1.DesiredRole, namespace string) (string, error) {
 	resource := "roles"
-	if d.Kind == v1.KindClusterRole {
+	if d.Kind == v1alpha1.KindClusterRole {
 		resource = "clusterroles"
 	}
 	ok, err := rv.allowed(ctx, rbacAccess("escalate", resource, namespace, d.Name))
@@ -154,7 +154,7 @@ func (rv *reviewer) canCreateRole(ctx context.Context, d *v1.DesiredRole, namesp
 	if d.AggregationRule != nil {
 		return fmt.Sprintf("%s is aggregated, and only someone allowed to escalate %s may declare it", where, resource), nil
 	}
-	denied, err := rv.holdsRules(ctx, v1.RBACRules(d.Rules), namespace)
+	denied, err := rv.holdsRules(ctx, v1alpha1.RBACRules(d.Rules), namespace)
 	if denied == nil || err != nil {
 		return "", err
 	}
@@ -163,10 +163,10 @@ func (rv *reviewer) canCreateRole(ctx context.Context, d *v1.DesiredRole, namesp
 
 // canCreateBinding: the requester may bind the referenced role, or holds its rules.
 // rulesOf returns the role's rules when known (declared or live).
-func (rv *reviewer) canCreateBinding(ctx context.Context, d *v1.DesiredBinding, namespace string,
+func (rv *reviewer) canCreateBinding(ctx context.Context, d *v1alpha1.DesiredBinding, namespace string,
 	rulesOf func(kind, namespace, name string) ([]rbacv1.PolicyRule, bool)) (string, error) {
 	resource, roleNS := "clusterroles", ""
-	if d.RoleRef.Kind == v1.KindRole {
+	if d.RoleRef.Kind == v1alpha1.KindRole {
 		resource, roleNS = "roles", namespace
 	}
 	ok, err := rv.allowed(ctx, rbacAccess("bind", resource, roleNS, d.RoleRef.Name))

@@ -8,14 +8,14 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 
-	v1 "github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
+	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/drift"
 )
 
 // places lists where an Enforce baseline's namespaced declarations may be created: the
 // namespaces its scope lists by name, or cluster-wide ("") when a namespaceSelector can
 // match namespaces created later, whose permissions cannot be checked now.
-func places(spec *v1.RoleBaselineSpec, scope *drift.Scope) []string {
+func places(spec *v1alpha1.RoleBaselineSpec, scope *drift.Scope) []string {
 	if spec.Scope.NamespaceSelector != nil {
 		return []string{""}
 	}
@@ -43,7 +43,7 @@ type check struct {
 // change is a delete), hold its rules or escalate, bind its role or hold the role's
 // rules. Removing subjects needs update on the bindings in scope; removing undeclared
 // objects needs delete. Past the review budget it stops with what it has found.
-func checkEscalation(ctx context.Context, rv *reviewer, spec, old *v1.RoleBaselineSpec, scope *drift.Scope,
+func checkEscalation(ctx context.Context, rv *reviewer, spec, old *v1alpha1.RoleBaselineSpec, scope *drift.Scope,
 	live func(kind, namespace, name string) ([]rbacv1.PolicyRule, bool)) ([]string, error) {
 	var reasons []string
 	var budget errBudget
@@ -67,12 +67,12 @@ func checkEscalation(ctx context.Context, rv *reviewer, spec, old *v1.RoleBaseli
 	return reasons, nil
 }
 
-func checksOf(rv *reviewer, spec, old *v1.RoleBaselineSpec, scope *drift.Scope,
+func checksOf(rv *reviewer, spec, old *v1alpha1.RoleBaselineSpec, scope *drift.Scope,
 	live func(kind, namespace, name string) ([]rbacv1.PolicyRule, bool)) []check {
 	nsPlaces := places(spec, scope)
 	declared := map[declKey][]rbacv1.PolicyRule{}
 	for i := range spec.Roles {
-		declared[declKey{string(spec.Roles[i].Kind), spec.Roles[i].Name}] = v1.RBACRules(spec.Roles[i].Rules)
+		declared[declKey{string(spec.Roles[i].Kind), spec.Roles[i].Name}] = v1alpha1.RBACRules(spec.Roles[i].Rules)
 	}
 	// A declared role's rules are what the operator keeps it at, so they are what a
 	// binding to it grants; otherwise the live role's rules.
@@ -91,7 +91,7 @@ func checksOf(rv *reviewer, spec, old *v1.RoleBaselineSpec, scope *drift.Scope,
 		}
 		return nsPlaces
 	}
-	scopeChanged := old == nil || old.Mode != v1.ModeEnforce || !equality.Semantic.DeepEqual(old.Scope, spec.Scope)
+	scopeChanged := old == nil || old.Mode != v1alpha1.ModeEnforce || !equality.Semantic.DeepEqual(old.Scope, spec.Scope)
 
 	var checks []check
 	for i := range spec.Roles {
@@ -117,8 +117,8 @@ func checksOf(rv *reviewer, spec, old *v1.RoleBaselineSpec, scope *drift.Scope,
 				check{changed, func(ctx context.Context) (string, error) { return rv.canCreateBinding(ctx, d, ns, rulesOf) }})
 		}
 	}
-	if spec.Enforcement.EffectiveViolations() == v1.ViolationRemoveSubjects {
-		changed := scopeChanged || old.Enforcement.EffectiveViolations() != v1.ViolationRemoveSubjects
+	if spec.Enforcement.EffectiveViolations() == v1alpha1.ViolationRemoveSubjects {
+		changed := scopeChanged || old.Enforcement.EffectiveViolations() != v1alpha1.ViolationRemoveSubjects
 		for _, kind := range []string{drift.KindRoleBinding, drift.KindClusterRoleBinding} {
 			for _, ns := range placesOf(kind) {
 				checks = append(checks, check{changed, func(ctx context.Context) (string, error) {
@@ -128,8 +128,8 @@ func checksOf(rv *reviewer, spec, old *v1.RoleBaselineSpec, scope *drift.Scope,
 			}
 		}
 	}
-	if spec.Unmanaged == v1.UnmanagedRemove {
-		changed := scopeChanged || old.Unmanaged != v1.UnmanagedRemove
+	if spec.Unmanaged == v1alpha1.UnmanagedRemove {
+		changed := scopeChanged || old.Unmanaged != v1alpha1.UnmanagedRemove
 		// Removing undeclared objects deletes what others granted: the author must be
 		// allowed to delete them too.
 		for _, kind := range []string{drift.KindRole, drift.KindRoleBinding, drift.KindClusterRole, drift.KindClusterRoleBinding} {
@@ -187,11 +187,11 @@ func bindingResource(kind string) string {
 	return "rolebindings"
 }
 
-func hasRole(old *v1.RoleBaselineSpec, d *v1.DesiredRole) bool {
+func hasRole(old *v1alpha1.RoleBaselineSpec, d *v1alpha1.DesiredRole) bool {
 	return old != nil && containsEqual(old.Roles, d)
 }
 
-func hasBinding(old *v1.RoleBaselineSpec, d *v1.DesiredBinding) bool {
+func hasBinding(old *v1alpha1.RoleBaselineSpec, d *v1alpha1.DesiredBinding) bool {
 	return old != nil && containsEqual(old.Bindings, d)
 }
 

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	v1 "github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
+	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
 	"github.com/rbac-guardrails/rbac-guardrails/controllers"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/drift"
 )
@@ -45,7 +45,7 @@ func decide(verdicts []controllers.BaselineVerdict, exempt []string) decision {
 		deny = deny[:0]
 		for j := range v.Findings {
 			f := &v.Findings[j]
-			if v.Mode == v1.ModeEnforce && v1.Refuses(v.Unmanaged, f.Type) {
+			if v.Mode == v1alpha1.ModeEnforce && v1alpha1.Refuses(v.Unmanaged, f.Type) {
 				deny = append(deny, f)
 			} else {
 				warn(v, f)

@@ -3,19 +3,19 @@ package webhook
 import (
 	corev1 "k8s.io/api/core/v1"
 
-	v1 "github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
+	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/drift"
 )
 
 // baselineScope is a baseline with its compiled scope.
 type baselineScope struct {
-	rb    *v1.RoleBaseline
+	rb    *v1alpha1.RoleBaseline
 	scope *drift.Scope
 }
 
 type declKey struct{ kind, name string }
 
-func declarations(spec *v1.RoleBaselineSpec) map[declKey]bool {
+func declarations(spec *v1alpha1.RoleBaselineSpec) map[declKey]bool {
 	out := make(map[declKey]bool, len(spec.Roles)+len(spec.Bindings))
 	for _, r := range spec.Roles {
 		out[declKey{string(r.Kind), r.Name}] = true

@@ -11,7 +11,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	v1 "github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
+	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
 	"github.com/rbac-guardrails/rbac-guardrails/controllers"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/drift"
 )
@@ -73,17 +73,17 @@ func TestExemptions(t *testing.T) {
 	}
 }
 
-func finding(t v1.FindingType, ns, name, msg string) drift.Finding {
+func finding(t v1alpha1.FindingType, ns, name, msg string) drift.Finding {
 	return drift.NewFinding(t, drift.ObjectRef{Kind: drift.KindRole, Namespace: ns, Name: name}, msg)
 }
 
 func TestDecide(t *testing.T) {
-	added := finding(v1.FindingRulesAdded, "a", "r", "Role a/r grants get secrets [core] beyond the baseline")
-	guard := finding(v1.FindingGuardrailViolation, "a", "r", "Role a/r violates guardrail")
+	added := finding(v1alpha1.FindingRulesAdded, "a", "r", "Role a/r grants get secrets [core] beyond the baseline")
+	guard := finding(v1alpha1.FindingGuardrailViolation, "a", "r", "Role a/r violates guardrail")
 	guard.Guardrail = "wildcard-verbs"
 	many := make([]drift.Finding, 12)
 	for i := range many {
-		many[i] = finding(v1.FindingUnexpected, "a", fmt.Sprintf("x%d", i), "in scope but not declared")
+		many[i] = finding(v1alpha1.FindingUnexpected, "a", fmt.Sprintf("x%d", i), "in scope but not declared")
 	}
 	tests := map[string]struct {
 		verdicts []controllers.BaselineVerdict
@@ -92,31 +92,31 @@ func TestDecide(t *testing.T) {
 	}{
 		"nothing new": {},
 		"enforce denies, naming baseline, type, rule and the way out": {
-			verdicts: []controllers.BaselineVerdict{{Baseline: "team", Mode: v1.ModeEnforce, Findings: []drift.Finding{added, guard}}},
+			verdicts: []controllers.BaselineVerdict{{Baseline: "team", Mode: v1alpha1.ModeEnforce, Findings: []drift.Finding{added, guard}}},
 			deny: []string{"RoleBaseline team (Enforce) forbids this change: RulesAdded: Role a/r grants get secrets",
 				"GuardrailViolation wildcard-verbs: ", "change the baseline first", "exempt group (system:masters)"}},
 		"audit warns once per finding": {
-			verdicts: []controllers.BaselineVerdict{{Baseline: "team", Mode: v1.ModeAudit, Findings: []drift.Finding{added, guard}}},
+			verdicts: []controllers.BaselineVerdict{{Baseline: "team", Mode: v1alpha1.ModeAudit, Findings: []drift.Finding{added, guard}}},
 			warnings: 2},
 		"audit warnings are bounded": {
-			verdicts: []controllers.BaselineVerdict{{Baseline: "team", Mode: v1.ModeAudit, Findings: many}}, warnings: maxWarnings},
+			verdicts: []controllers.BaselineVerdict{{Baseline: "team", Mode: v1alpha1.ModeAudit, Findings: many}}, warnings: maxWarnings},
 		"enforce findings are bounded": {
-			verdicts: []controllers.BaselineVerdict{{Baseline: "team", Mode: v1.ModeEnforce, Unmanaged: v1.UnmanagedRemove, Findings: many}},
+			verdicts: []controllers.BaselineVerdict{{Baseline: "team", Mode: v1alpha1.ModeEnforce, Unmanaged: v1alpha1.UnmanagedRemove, Findings: many}},
 			deny:     []string{"and 7 more"}},
 		"undeclared objects warn unless unmanaged is Remove": {
-			verdicts: []controllers.BaselineVerdict{{Baseline: "t", Mode: v1.ModeEnforce, Unmanaged: v1.UnmanagedReport, Findings: many[:2]}},
+			verdicts: []controllers.BaselineVerdict{{Baseline: "t", Mode: v1alpha1.ModeEnforce, Unmanaged: v1alpha1.UnmanagedReport, Findings: many[:2]}},
 			warnings: 2},
 		"undeclared objects deny when unmanaged is Remove": {
-			verdicts: []controllers.BaselineVerdict{{Baseline: "t", Mode: v1.ModeEnforce, Unmanaged: v1.UnmanagedRemove, Findings: many[:2]}},
+			verdicts: []controllers.BaselineVerdict{{Baseline: "t", Mode: v1alpha1.ModeEnforce, Unmanaged: v1alpha1.UnmanagedRemove, Findings: many[:2]}},
 			deny:     []string{"RoleBaseline t (Enforce) forbids this change: Unexpected"}},
 		"many refusing baselines are counted, not all spelled out": {
-			verdicts: []controllers.BaselineVerdict{{Baseline: "e1", Mode: v1.ModeEnforce, Findings: []drift.Finding{added}},
-				{Baseline: "e2", Mode: v1.ModeEnforce, Findings: []drift.Finding{added}}, {Baseline: "e3", Mode: v1.ModeEnforce, Findings: []drift.Finding{added}},
-				{Baseline: "e4", Mode: v1.ModeEnforce, Findings: []drift.Finding{added}}, {Baseline: "e5", Mode: v1.ModeEnforce, Findings: []drift.Finding{added}}},
+			verdicts: []controllers.BaselineVerdict{{Baseline: "e1", Mode: v1alpha1.ModeEnforce, Findings: []drift.Finding{added}},
+				{Baseline: "e2", Mode: v1alpha1.ModeEnforce, Findings: []drift.Finding{added}}, {Baseline: "e3", Mode: v1alpha1.ModeEnforce, Findings: []drift.Finding{added}},
+				{Baseline: "e4", Mode: v1alpha1.ModeEnforce, Findings: []drift.Finding{added}}, {Baseline: "e5", Mode: v1alpha1.ModeEnforce, Findings: []drift.Finding{added}}},
 			deny: []string{"RoleBaseline e1 (Enforce)", "RoleBaseline e3 (Enforce)", "and 2 more Enforce baseline(s)"}},
 		"both modes": {
-			verdicts: []controllers.BaselineVerdict{{Baseline: "a", Mode: v1.ModeAudit, Findings: []drift.Finding{added}},
-				{Baseline: "b", Mode: v1.ModeEnforce, Findings: []drift.Finding{added}}},
+			verdicts: []controllers.BaselineVerdict{{Baseline: "a", Mode: v1alpha1.ModeAudit, Findings: []drift.Finding{added}},
+				{Baseline: "b", Mode: v1alpha1.ModeEnforce, Findings: []drift.Finding{added}}},
 			deny: []string{"RoleBaseline b (Enforce)"}, warnings: 1},
 	}
 	for name, tc := range tests {
@@ -154,42 +154,42 @@ func TestClipKeepsUTF8(t *testing.T) {
 
 func utf8Valid(s string) bool { return strings.ToValidUTF8(s, "\uFFFD") == s }
 
-func compiled(t *testing.T, name string, spec v1.RoleBaselineSpec) baselineScope {
+func compiled(t *testing.T, name string, spec v1alpha1.RoleBaselineSpec) baselineScope {
 	t.Helper()
-	spec.Mode = v1.ModeEnforce
+	spec.Mode = v1alpha1.ModeEnforce
 	sc, err := drift.CompileScope(&spec)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return baselineScope{&v1.RoleBaseline{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: spec}, sc}
+	return baselineScope{&v1alpha1.RoleBaseline{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: spec}, sc}
 }
 
 func TestSharedClaim(t *testing.T) {
-	reader := []v1.DesiredRole{{Kind: v1.KindRole, Name: "reader"}}
+	reader := []v1alpha1.DesiredRole{{Kind: v1alpha1.KindRole, Name: "reader"}}
 	prod := &metav1.LabelSelector{MatchLabels: map[string]string{"env": "prod"}}
 	namespaces := []corev1.Namespace{{ObjectMeta: metav1.ObjectMeta{Name: "a", Labels: map[string]string{"env": "prod"}}},
 		{ObjectMeta: metav1.ObjectMeta{Name: "b"}}}
 	tests := map[string]struct {
-		a, b v1.RoleBaselineSpec
+		a, b v1alpha1.RoleBaselineSpec
 		want string
 	}{
-		"same role, same namespace": {a: v1.RoleBaselineSpec{Scope: v1.Scope{Namespaces: []string{"a"}}, Roles: reader},
-			b: v1.RoleBaselineSpec{Scope: v1.Scope{Namespaces: []string{"a", "b"}}, Roles: reader}, want: "Role a/reader"},
-		"same role, disjoint namespaces": {a: v1.RoleBaselineSpec{Scope: v1.Scope{Namespaces: []string{"a"}}, Roles: reader},
-			b: v1.RoleBaselineSpec{Scope: v1.Scope{Namespaces: []string{"b"}}, Roles: reader}},
-		"listed by name against a selector": {a: v1.RoleBaselineSpec{Scope: v1.Scope{Namespaces: []string{"b", "a"}}, Roles: reader},
-			b: v1.RoleBaselineSpec{Scope: v1.Scope{NamespaceSelector: prod}, Roles: reader}, want: "Role a/reader"},
-		"not-yet-existing namespace listed by both": {a: v1.RoleBaselineSpec{Scope: v1.Scope{Namespaces: []string{"new"}}, Roles: reader},
-			b: v1.RoleBaselineSpec{Scope: v1.Scope{Namespaces: []string{"new"}}, Roles: reader}, want: "Role new/reader"},
-		"excluded in one": {a: v1.RoleBaselineSpec{Scope: v1.Scope{Namespaces: []string{"a"}}, Roles: reader},
-			b: v1.RoleBaselineSpec{Scope: v1.Scope{NamespaceSelector: prod, Exclude: v1.Exclusions{Namespaces: []string{"a"}}}, Roles: reader}},
+		"same role, same namespace": {a: v1alpha1.RoleBaselineSpec{Scope: v1alpha1.Scope{Namespaces: []string{"a"}}, Roles: reader},
+			b: v1alpha1.RoleBaselineSpec{Scope: v1alpha1.Scope{Namespaces: []string{"a", "b"}}, Roles: reader}, want: "Role a/reader"},
+		"same role, disjoint namespaces": {a: v1alpha1.RoleBaselineSpec{Scope: v1alpha1.Scope{Namespaces: []string{"a"}}, Roles: reader},
+			b: v1alpha1.RoleBaselineSpec{Scope: v1alpha1.Scope{Namespaces: []string{"b"}}, Roles: reader}},
+		"listed by name against a selector": {a: v1alpha1.RoleBaselineSpec{Scope: v1alpha1.Scope{Namespaces: []string{"b", "a"}}, Roles: reader},
+			b: v1alpha1.RoleBaselineSpec{Scope: v1alpha1.Scope{NamespaceSelector: prod}, Roles: reader}, want: "Role a/reader"},
+		"not-yet-existing namespace listed by both": {a: v1alpha1.RoleBaselineSpec{Scope: v1alpha1.Scope{Namespaces: []string{"new"}}, Roles: reader},
+			b: v1alpha1.RoleBaselineSpec{Scope: v1alpha1.Scope{Namespaces: []string{"new"}}, Roles: reader}, want: "Role new/reader"},
+		"excluded in one": {a: v1alpha1.RoleBaselineSpec{Scope: v1alpha1.Scope{Namespaces: []string{"a"}}, Roles: reader},
+			b: v1alpha1.RoleBaselineSpec{Scope: v1alpha1.Scope{NamespaceSelector: prod, Exclude: v1alpha1.Exclusions{Namespaces: []string{"a"}}}, Roles: reader}},
 		"cluster role, both cluster-scoped": {
-			a:    v1.RoleBaselineSpec{Scope: v1.Scope{ClusterScoped: true}, Roles: []v1.DesiredRole{{Kind: v1.KindClusterRole, Name: "ops"}}},
-			b:    v1.RoleBaselineSpec{Scope: v1.Scope{ClusterScoped: true}, Roles: []v1.DesiredRole{{Kind: v1.KindClusterRole, Name: "ops"}}},
+			a:    v1alpha1.RoleBaselineSpec{Scope: v1alpha1.Scope{ClusterScoped: true}, Roles: []v1alpha1.DesiredRole{{Kind: v1alpha1.KindClusterRole, Name: "ops"}}},
+			b:    v1alpha1.RoleBaselineSpec{Scope: v1alpha1.Scope{ClusterScoped: true}, Roles: []v1alpha1.DesiredRole{{Kind: v1alpha1.KindClusterRole, Name: "ops"}}},
 			want: "ClusterRole ops"},
 		"same name, different kind": {
-			a: v1.RoleBaselineSpec{Scope: v1.Scope{Namespaces: []string{"a"}}, Roles: reader},
-			b: v1.RoleBaselineSpec{Scope: v1.Scope{Namespaces: []string{"a"}}, Bindings: []v1.DesiredBinding{{Kind: v1.KindRoleBinding, Name: "reader", RoleRef: v1.RoleRef{Kind: v1.KindRole, Name: "reader"}}}}},
+			a: v1alpha1.RoleBaselineSpec{Scope: v1alpha1.Scope{Namespaces: []string{"a"}}, Roles: reader},
+			b: v1alpha1.RoleBaselineSpec{Scope: v1alpha1.Scope{Namespaces: []string{"a"}}, Bindings: []v1alpha1.DesiredBinding{{Kind: v1alpha1.KindRoleBinding, Name: "reader", RoleRef: v1alpha1.RoleRef{Kind: v1alpha1.KindRole, Name: "reader"}}}}},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -201,31 +201,31 @@ func TestSharedClaim(t *testing.T) {
 }
 
 func TestEffectChanged(t *testing.T) {
-	base := baselineFor(v1.ModeEnforce)
+	base := baselineFor(v1alpha1.ModeEnforce)
 	removing := base.DeepCopy()
-	removing.Spec.Enforcement.Violations = v1.ViolationRemoveSubjects
+	removing.Spec.Enforcement.Violations = v1alpha1.ViolationRemoveSubjects
 	dryRun := base.DeepCopy()
 	dryRun.Spec.Enforcement.DryRun = true
 	tests := map[string]struct {
-		old  *v1.RoleBaseline
-		edit func(*v1.RoleBaseline)
+		old  *v1alpha1.RoleBaseline
+		edit func(*v1alpha1.RoleBaseline)
 		want bool
 	}{
 		"create":                  {old: nil, want: true},
-		"switch to Enforce":       {old: baselineFor(v1.ModeAudit), want: true},
-		"status-only edit":        {old: base, edit: func(rb *v1.RoleBaseline) { rb.Labels = map[string]string{"x": "y"} }},
-		"rules changed":           {old: base, edit: func(rb *v1.RoleBaseline) { rb.Spec.Roles[0].Rules = nil }, want: true},
-		"scope widened":           {old: base, edit: func(rb *v1.RoleBaseline) { rb.Spec.Scope.Namespaces = append(rb.Spec.Scope.Namespaces, "b") }, want: true},
-		"unmanaged set to Remove": {old: base, edit: func(rb *v1.RoleBaseline) { rb.Spec.Unmanaged = v1.UnmanagedRemove }, want: true},
-		"guardrails only":         {old: base, edit: func(rb *v1.RoleBaseline) { rb.Spec.Guardrails.Set = v1.GuardrailSetAll }},
-		"journal size only":       {old: base, edit: func(rb *v1.RoleBaseline) { rb.Spec.Enforcement.JournalLimit = 7 }},
+		"switch to Enforce":       {old: baselineFor(v1alpha1.ModeAudit), want: true},
+		"status-only edit":        {old: base, edit: func(rb *v1alpha1.RoleBaseline) { rb.Labels = map[string]string{"x": "y"} }},
+		"rules changed":           {old: base, edit: func(rb *v1alpha1.RoleBaseline) { rb.Spec.Roles[0].Rules = nil }, want: true},
+		"scope widened":           {old: base, edit: func(rb *v1alpha1.RoleBaseline) { rb.Spec.Scope.Namespaces = append(rb.Spec.Scope.Namespaces, "b") }, want: true},
+		"unmanaged set to Remove": {old: base, edit: func(rb *v1alpha1.RoleBaseline) { rb.Spec.Unmanaged = v1alpha1.UnmanagedRemove }, want: true},
+		"guardrails only":         {old: base, edit: func(rb *v1alpha1.RoleBaseline) { rb.Spec.Guardrails.Set = v1alpha1.GuardrailSetAll }},
+		"journal size only":       {old: base, edit: func(rb *v1alpha1.RoleBaseline) { rb.Spec.Enforcement.JournalLimit = 7 }},
 		"violations remove subjects": {old: base, want: true,
-			edit: func(rb *v1.RoleBaseline) { rb.Spec.Enforcement.Violations = v1.ViolationRemoveSubjects }},
-		"guardrails while removing subjects": {old: removing, want: true, edit: func(rb *v1.RoleBaseline) {
-			rb.Spec.Enforcement.Violations = v1.ViolationRemoveSubjects
-			rb.Spec.Guardrails.Set = v1.GuardrailSetAll
+			edit: func(rb *v1alpha1.RoleBaseline) { rb.Spec.Enforcement.Violations = v1alpha1.ViolationRemoveSubjects }},
+		"guardrails while removing subjects": {old: removing, want: true, edit: func(rb *v1alpha1.RoleBaseline) {
+			rb.Spec.Enforcement.Violations = v1alpha1.ViolationRemoveSubjects
+			rb.Spec.Guardrails.Set = v1alpha1.GuardrailSetAll
 		}},
-		"owned objects included": {old: base, edit: func(rb *v1.RoleBaseline) { rb.Spec.Enforcement.IncludeOwned = true }, want: true},
+		"owned objects included": {old: base, edit: func(rb *v1alpha1.RoleBaseline) { rb.Spec.Enforcement.IncludeOwned = true }, want: true},
 		"dry run switched off":   {old: dryRun, want: true},
 	}
 	for name, tc := range tests {
@@ -241,24 +241,24 @@ func TestEffectChanged(t *testing.T) {
 	}
 }
 
-func baselineFor(mode v1.Mode) *v1.RoleBaseline {
-	return &v1.RoleBaseline{Spec: v1.RoleBaselineSpec{Mode: mode, Scope: v1.Scope{Namespaces: []string{"a"}},
-		Roles: []v1.DesiredRole{{Kind: v1.KindRole, Name: "r", Rules: []v1.PolicyRule{{Verbs: []string{"get"}, APIGroups: []string{""}, Resources: []string{"pods"}}}}}}}
+func baselineFor(mode v1alpha1.Mode) *v1alpha1.RoleBaseline {
+	return &v1alpha1.RoleBaseline{Spec: v1alpha1.RoleBaselineSpec{Mode: mode, Scope: v1alpha1.Scope{Namespaces: []string{"a"}},
+		Roles: []v1alpha1.DesiredRole{{Kind: v1alpha1.KindRole, Name: "r", Rules: []v1alpha1.PolicyRule{{Verbs: []string{"get"}, APIGroups: []string{""}, Resources: []string{"pods"}}}}}}}
 }
 
 func TestPlaces(t *testing.T) {
 	tests := map[string]struct {
-		scope v1.Scope
+		scope v1alpha1.Scope
 		want  []string
 	}{
-		"listed names":             {scope: v1.Scope{Namespaces: []string{"a", "b"}}, want: []string{"a", "b"}},
-		"excluded name dropped":    {scope: v1.Scope{Namespaces: []string{"a", "b"}, Exclude: v1.Exclusions{Namespaces: []string{"b"}}}, want: []string{"a"}},
-		"selector is cluster-wide": {scope: v1.Scope{Namespaces: []string{"a"}, NamespaceSelector: &metav1.LabelSelector{}}, want: []string{""}},
-		"cluster-scoped only":      {scope: v1.Scope{ClusterScoped: true}},
+		"listed names":             {scope: v1alpha1.Scope{Namespaces: []string{"a", "b"}}, want: []string{"a", "b"}},
+		"excluded name dropped":    {scope: v1alpha1.Scope{Namespaces: []string{"a", "b"}, Exclude: v1alpha1.Exclusions{Namespaces: []string{"b"}}}, want: []string{"a"}},
+		"selector is cluster-wide": {scope: v1alpha1.Scope{Namespaces: []string{"a"}, NamespaceSelector: &metav1.LabelSelector{}}, want: []string{""}},
+		"cluster-scoped only":      {scope: v1alpha1.Scope{ClusterScoped: true}},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			spec := v1.RoleBaselineSpec{Scope: tc.scope}
+			spec := v1alpha1.RoleBaselineSpec{Scope: tc.scope}
 			sc, err := drift.CompileScope(&spec)
 			if err != nil {
 				t.Fatal(err)

@@ -13,7 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	v1 "github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
+	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/drift"
 )
 
@@ -59,8 +59,8 @@ var _ = Describe("Security property: random baselines by random non-admin author
 					Subjects: []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: author}}})).To(Succeed())
 			}
 			// The baseline: random roles, bindings of fresh subjects to them or to view/edit.
-			rb := &v1.RoleBaseline{ObjectMeta: metav1.ObjectMeta{Name: unique("random")}, Spec: v1.RoleBaselineSpec{
-				Mode: v1.ModeEnforce, Scope: v1.Scope{Namespaces: []string{ns}}, Guardrails: v1.Guardrails{Set: v1.GuardrailSetNone}}}
+			rb := &v1alpha1.RoleBaseline{ObjectMeta: metav1.ObjectMeta{Name: unique("random")}, Spec: v1alpha1.RoleBaselineSpec{
+				Mode: v1alpha1.ModeEnforce, Scope: v1alpha1.Scope{Namespaces: []string{ns}}, Guardrails: v1alpha1.Guardrails{Set: v1alpha1.GuardrailSetNone}}}
 			for i := range 1 + rng.IntN(2) {
 				var rules []rbacv1.PolicyRule
 				for _, p := range probes {
@@ -71,21 +71,21 @@ var _ = Describe("Security property: random baselines by random non-admin author
 				if len(rules) == 0 {
 					rules = append(rules, ruleFor(probes[0]))
 				}
-				rb.Spec.Roles = append(rb.Spec.Roles, v1.DesiredRole{Kind: v1.KindRole, Name: fmt.Sprintf("role-%d", i), Rules: drift.ToAPIRules(rules...)})
+				rb.Spec.Roles = append(rb.Spec.Roles, v1alpha1.DesiredRole{Kind: v1alpha1.KindRole, Name: fmt.Sprintf("role-%d", i), Rules: drift.ToAPIRules(rules...)})
 			}
 			var subjects []string
 			for i := range 1 + rng.IntN(2) {
-				ref := v1.RoleRef{Kind: v1.KindRole, Name: rb.Spec.Roles[rng.IntN(len(rb.Spec.Roles))].Name}
+				ref := v1alpha1.RoleRef{Kind: v1alpha1.KindRole, Name: rb.Spec.Roles[rng.IntN(len(rb.Spec.Roles))].Name}
 				if rng.IntN(4) == 0 {
-					ref = v1.RoleRef{Kind: v1.KindClusterRole, Name: []string{"view", "edit"}[rng.IntN(2)]}
+					ref = v1alpha1.RoleRef{Kind: v1alpha1.KindClusterRole, Name: []string{"view", "edit"}[rng.IntN(2)]}
 				}
 				subject := unique("bound")
 				subjects = append(subjects, subject)
-				rb.Spec.Bindings = append(rb.Spec.Bindings, v1.DesiredBinding{Kind: v1.KindRoleBinding, Name: fmt.Sprintf("binding-%d", i),
-					RoleRef: ref, Subjects: []v1.Subject{userSubject(subject)}})
+				rb.Spec.Bindings = append(rb.Spec.Bindings, v1alpha1.DesiredBinding{Kind: v1alpha1.KindRoleBinding, Name: fmt.Sprintf("binding-%d", i),
+					RoleRef: ref, Subjects: []v1alpha1.Subject{userSubject(subject)}})
 			}
 			if rng.IntN(3) == 0 {
-				rb.Spec.Unmanaged = v1.UnmanagedRemove
+				rb.Spec.Unmanaged = v1alpha1.UnmanagedRemove
 			}
 			// What the author may do before: unmanaged: Remove may delete their own grant.
 			before := map[permission]bool{}
@@ -99,9 +99,9 @@ var _ = Describe("Security property: random baselines by random non-admin author
 			}
 			accepted++
 			Eventually(func(g Gomega) {
-				got := &v1.RoleBaseline{}
+				got := &v1alpha1.RoleBaseline{}
 				g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(rb), got)).To(Succeed())
-				g.Expect(meta.IsStatusConditionTrue(got.Status.Conditions, v1.ConditionEnforced)).To(BeTrue())
+				g.Expect(meta.IsStatusConditionTrue(got.Status.Conditions, v1alpha1.ConditionEnforced)).To(BeTrue())
 			}, 30*time.Second).Should(Succeed(), "round %d converges", round)
 			for _, s := range subjects {
 				for _, p := range probes {

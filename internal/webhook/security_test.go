@@ -16,14 +16,14 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	v1 "github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
+	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/approval"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/drift"
 )
 
 var (
 	readServices = rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"services"}, Verbs: []string{"get", "list"}}
-	editorRule   = rbacv1.PolicyRule{APIGroups: []string{v1.GroupVersion.Group}, Resources: []string{"rolebaselines"},
+	editorRule   = rbacv1.PolicyRule{APIGroups: []string{v1alpha1.GroupVersion.Group}, Resources: []string{"rolebaselines"},
 		Verbs: []string{"get", "list", "watch", "create", "update", "patch", "delete"}}
 )
 
@@ -59,8 +59,8 @@ func canGetSecrets(user string) bool {
 	return sar.Status.Allowed
 }
 
-func userSubject(name string) v1.Subject {
-	return v1.Subject{Kind: v1.SubjectUser, APIGroup: v1.RBACGroup, Name: name}
+func userSubject(name string) v1alpha1.Subject {
+	return v1alpha1.Subject{Kind: v1alpha1.SubjectUser, APIGroup: v1alpha1.RBACGroup, Name: name}
 }
 
 func enforceDenied(err error, substrings ...string) {
@@ -81,14 +81,14 @@ var _ = Describe("Security: the operator never writes for a baseline author what
 			RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "ops-role"},
 			Subjects: []rbacv1.Subject{{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: "ops"}}})).To(Succeed())
 
-		rb := baseline(v1.ModeEnforce, ns, "ops-role", readPods)
+		rb := baseline(v1alpha1.ModeEnforce, ns, "ops-role", readPods)
 		enforceDenied(c.Create(ctx, rb), "would make the operator do what "+name+" cannot",
 			"may not create roles.rbac.authorization.k8s.io named ops-role in namespace "+ns)
 
-		rebind := baseline(v1.ModeEnforce, ns, "ops-role", readPods)
+		rebind := baseline(v1alpha1.ModeEnforce, ns, "ops-role", readPods)
 		rebind.Spec.Roles = nil
-		rebind.Spec.Bindings = []v1.DesiredBinding{{Kind: v1.KindRoleBinding, Name: "ops-binding",
-			RoleRef: v1.RoleRef{Kind: v1.KindRole, Name: "ops-role"}, Subjects: []v1.Subject{userSubject("mallory")}}}
+		rebind.Spec.Bindings = []v1alpha1.DesiredBinding{{Kind: v1alpha1.KindRoleBinding, Name: "ops-binding",
+			RoleRef: v1alpha1.RoleRef{Kind: v1alpha1.KindRole, Name: "ops-role"}, Subjects: []v1alpha1.Subject{userSubject("mallory")}}}
 		enforceDenied(c.Create(ctx, rebind), "RoleBinding "+ns+"/ops-binding", "rolebindings.rbac.authorization.k8s.io named ops-binding")
 
 		Expect(getRole(ns, "ops-role").Rules).To(HaveLen(3), "the Role keeps its rules")
@@ -97,26 +97,26 @@ var _ = Describe("Security: the operator never writes for a baseline author what
 	It("refuses RemoveSubjects on an admin binding and unmanaged: Remove of others' bindings", func() {
 		ns := createNamespace()
 		_, c := alice(ns)
-		strip := &v1.RoleBaseline{ObjectMeta: metav1.ObjectMeta{Name: unique("strip")}, Spec: v1.RoleBaselineSpec{
-			Mode: v1.ModeEnforce, Scope: v1.Scope{ClusterScoped: true},
-			Guardrails:  v1.Guardrails{Set: v1.GuardrailSetNone, Rules: []v1.GuardrailRule{{ID: v1.GuardrailClusterAdminBinding, Enabled: ptr.To(true)}}},
-			Enforcement: v1.Enforcement{Violations: v1.ViolationRemoveSubjects}}}
+		strip := &v1alpha1.RoleBaseline{ObjectMeta: metav1.ObjectMeta{Name: unique("strip")}, Spec: v1alpha1.RoleBaselineSpec{
+			Mode: v1alpha1.ModeEnforce, Scope: v1alpha1.Scope{ClusterScoped: true},
+			Guardrails:  v1alpha1.Guardrails{Set: v1alpha1.GuardrailSetNone, Rules: []v1alpha1.GuardrailRule{{ID: v1alpha1.GuardrailClusterAdminBinding, Enabled: ptr.To(true)}}},
+			Enforcement: v1alpha1.Enforcement{Violations: v1alpha1.ViolationRemoveSubjects}}}
 		enforceDenied(c.Create(ctx, strip), "violations: RemoveSubjects", "may not update clusterrolebindings.rbac.authorization.k8s.io cluster-wide")
 
-		remove := baseline(v1.ModeEnforce, ns, "ops-role", readPods)
+		remove := baseline(v1alpha1.ModeEnforce, ns, "ops-role", readPods)
 		remove.Spec.Roles = nil
-		remove.Spec.Unmanaged = v1.UnmanagedRemove
+		remove.Spec.Unmanaged = v1alpha1.UnmanagedRemove
 		enforceDenied(c.Create(ctx, remove), "unmanaged: Remove deletes undeclared objects", "may not delete roles.rbac.authorization.k8s.io in namespace "+ns)
 	})
 
 	It("names the declaration an update adds first, then counts the rest", func() {
 		ns := createNamespace()
 		lead, c := baselineAuthor(ns) // may write Roles in ns, holds read pods only
-		rb := baseline(v1.ModeEnforce, ns, "secret-reader", readSecrets)
+		rb := baseline(v1alpha1.ModeEnforce, ns, "secret-reader", readSecrets)
 		Expect(k8sClient.Create(ctx, rb)).To(Succeed()) // an admin's: the lead could not grant secrets
 		err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
 			Expect(c.Get(ctx, client.ObjectKeyFromObject(rb), rb)).To(Succeed())
-			rb.Spec.Roles = append(rb.Spec.Roles, v1.DesiredRole{Kind: v1.KindRole, Name: "service-reader", Rules: drift.ToAPIRules(readServices)})
+			rb.Spec.Roles = append(rb.Spec.Roles, v1alpha1.DesiredRole{Kind: v1alpha1.KindRole, Name: "service-reader", Rules: drift.ToAPIRules(readServices)})
 			return c.Update(ctx, rb)
 		})
 		enforceDenied(err, "would make the operator do what "+lead+" cannot: Role "+ns+"/service-reader grants get services", "(and 1 more)")
@@ -125,20 +125,20 @@ var _ = Describe("Security: the operator never writes for a baseline author what
 	It("refuses a switch to Enforce by a user who may not write the objects", func() {
 		ns := createNamespace()
 		_, c := alice(ns)
-		rb := baseline(v1.ModeAudit, ns, "viewer", readPods)
+		rb := baseline(v1alpha1.ModeAudit, ns, "viewer", readPods)
 		Expect(c.Create(ctx, rb)).To(Succeed())
 		err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
 			Expect(c.Get(ctx, client.ObjectKeyFromObject(rb), rb)).To(Succeed())
-			rb.Spec.Mode = v1.ModeEnforce
+			rb.Spec.Mode = v1alpha1.ModeEnforce
 			return c.Update(ctx, rb)
 		})
 		enforceDenied(err, "named viewer in namespace "+ns)
 	})
 
 	It("refuses an aggregation selector or a name the controller could not use", func() {
-		bogus := &v1.RoleBaseline{ObjectMeta: metav1.ObjectMeta{Name: unique("bogus")}, Spec: v1.RoleBaselineSpec{
-			Mode: v1.ModeAudit, Scope: v1.Scope{ClusterScoped: true},
-			Roles: []v1.DesiredRole{{Kind: v1.KindClusterRole, Name: "agg", AggregationRule: &v1.AggregationRule{
+		bogus := &v1alpha1.RoleBaseline{ObjectMeta: metav1.ObjectMeta{Name: unique("bogus")}, Spec: v1alpha1.RoleBaselineSpec{
+			Mode: v1alpha1.ModeAudit, Scope: v1alpha1.Scope{ClusterScoped: true},
+			Roles: []v1alpha1.DesiredRole{{Kind: v1alpha1.KindClusterRole, Name: "agg", AggregationRule: &v1alpha1.AggregationRule{
 				ClusterRoleSelectors: []metav1.LabelSelector{{MatchExpressions: []metav1.LabelSelectorRequirement{{Key: "a", Operator: "Bogus"}}}}}}}}}
 		err := k8sClient.Create(ctx, bogus)
 		Expect(err).To(HaveOccurred())
@@ -148,11 +148,11 @@ var _ = Describe("Security: the operator never writes for a baseline author what
 	It("restricts and announces switching Enforce to Audit", func() {
 		ns := createNamespace()
 		lead, c := baselineAuthor(ns)
-		rb := baseline(v1.ModeEnforce, ns, "reader", readPods)
+		rb := baseline(v1alpha1.ModeEnforce, ns, "reader", readPods)
 		Expect(k8sClient.Create(ctx, rb)).To(Succeed()) // approved by the admin
 		err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
 			Expect(c.Get(ctx, client.ObjectKeyFromObject(rb), rb)).To(Succeed())
-			rb.Spec.Mode = v1.ModeAudit
+			rb.Spec.Mode = v1alpha1.ModeAudit
 			return c.Update(ctx, rb)
 		})
 		enforceDenied(err, "switching it from Enforce to Audit is reserved to its approver", relaxers)
@@ -160,10 +160,10 @@ var _ = Describe("Security: the operator never writes for a baseline author what
 		relaxer, _ := userClient(unique("relaxer"), []string{relaxers}, editorClusterRole())
 		Expect(retry.RetryOnConflict(retry.DefaultRetry, func() error {
 			Expect(relaxer.Get(ctx, client.ObjectKeyFromObject(rb), rb)).To(Succeed())
-			rb.Spec.Mode = v1.ModeAudit
+			rb.Spec.Mode = v1alpha1.ModeAudit
 			return relaxer.Update(ctx, rb)
 		})).To(Succeed())
-		Eventually(func() bool { return hasEvent(rb.Name, v1.ReasonEnforcementRelaxed) }).Should(BeTrue())
+		Eventually(func() bool { return hasEvent(rb.Name, v1alpha1.ReasonEnforcementRelaxed) }).Should(BeTrue())
 		_ = lead
 	})
 
@@ -172,20 +172,20 @@ var _ = Describe("Security: the operator never writes for a baseline author what
 		name, c := alice(ns)
 		By("removing the RoleBaseline webhook, as if it were not installed or were bypassed")
 		restore := removeBaselineWebhook()
-		grab := &v1.RoleBaseline{ObjectMeta: metav1.ObjectMeta{Name: unique("grab")}, Spec: v1.RoleBaselineSpec{
-			Mode: v1.ModeEnforce, Scope: v1.Scope{ClusterScoped: true}, Guardrails: v1.Guardrails{Set: v1.GuardrailSetNone},
-			Roles: []v1.DesiredRole{{Kind: v1.KindClusterRole, Name: name + "-secrets", Rules: drift.ToAPIRules(
+		grab := &v1alpha1.RoleBaseline{ObjectMeta: metav1.ObjectMeta{Name: unique("grab")}, Spec: v1alpha1.RoleBaselineSpec{
+			Mode: v1alpha1.ModeEnforce, Scope: v1alpha1.Scope{ClusterScoped: true}, Guardrails: v1alpha1.Guardrails{Set: v1alpha1.GuardrailSetNone},
+			Roles: []v1alpha1.DesiredRole{{Kind: v1alpha1.KindClusterRole, Name: name + "-secrets", Rules: drift.ToAPIRules(
 				rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"*"}})}},
-			Bindings: []v1.DesiredBinding{{Kind: v1.KindClusterRoleBinding, Name: name + "-secrets",
-				RoleRef: v1.RoleRef{Kind: v1.KindClusterRole, Name: name + "-secrets"}, Subjects: []v1.Subject{userSubject(name)}}}}}
+			Bindings: []v1alpha1.DesiredBinding{{Kind: v1alpha1.KindClusterRoleBinding, Name: name + "-secrets",
+				RoleRef: v1alpha1.RoleRef{Kind: v1alpha1.KindClusterRole, Name: name + "-secrets"}, Subjects: []v1alpha1.Subject{userSubject(name)}}}}}
 		Expect(c.Create(ctx, grab)).To(Succeed())
 		Eventually(func(g Gomega) string {
-			got := &v1.RoleBaseline{}
+			got := &v1alpha1.RoleBaseline{}
 			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(grab), got)).To(Succeed())
-			c := meta.FindStatusCondition(got.Status.Conditions, v1.ConditionEnforced)
+			c := meta.FindStatusCondition(got.Status.Conditions, v1alpha1.ConditionEnforced)
 			g.Expect(c).NotTo(BeNil())
 			return c.Reason
-		}).Should(Equal(v1.ReasonNotApproved))
+		}).Should(Equal(v1alpha1.ReasonNotApproved))
 		Consistently(func() bool { return canGetSecrets(name) }, 2*time.Second).Should(BeFalse())
 		Expect(apierrors.IsNotFound(k8sClient.Get(ctx, client.ObjectKey{Name: name + "-secrets"}, &rbacv1.ClusterRole{}))).To(BeTrue())
 
@@ -193,7 +193,7 @@ var _ = Describe("Security: the operator never writes for a baseline author what
 		restore()
 		touch := func(cl client.Client) error {
 			return retry.RetryOnConflict(retry.DefaultRetry, func() error {
-				got := &v1.RoleBaseline{}
+				got := &v1alpha1.RoleBaseline{}
 				if err := cl.Get(ctx, client.ObjectKeyFromObject(grab), got); err != nil {
 					return err
 				}

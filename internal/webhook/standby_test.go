@@ -15,7 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
-	v1 "github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
+	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
 	"github.com/rbac-guardrails/rbac-guardrails/controllers"
 )
 
@@ -48,7 +48,7 @@ var _ = Describe("A replica that is not the leader", func() {
 
 		ns := createNamespace()
 		Expect(k8sClient.Create(ctx, newRole(ns, "reader", readPods))).To(Succeed())
-		rb := baseline(v1.ModeAudit, ns, "reader", readPods)
+		rb := baseline(v1alpha1.ModeAudit, ns, "reader", readPods)
 		createLoaded(rb)
 		verdictsFor := func(obj client.Object) []string {
 			var names []string

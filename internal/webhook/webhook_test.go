@@ -13,7 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	v1 "github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
+	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/drift"
 )
 
@@ -45,21 +45,21 @@ func fetchRole(g Gomega, ns, name string) *rbacv1.Role {
 }
 
 // baseline declares a Role in one namespace, with no catalog guardrails so only drift counts.
-func baseline(mode v1.Mode, ns, role string, rules ...rbacv1.PolicyRule) *v1.RoleBaseline {
-	return &v1.RoleBaseline{ObjectMeta: metav1.ObjectMeta{Name: unique("baseline")}, Spec: v1.RoleBaselineSpec{
-		Mode: mode, Scope: v1.Scope{Namespaces: []string{ns}}, Guardrails: v1.Guardrails{Set: v1.GuardrailSetNone},
-		Roles: []v1.DesiredRole{{Kind: v1.KindRole, Name: role, Rules: drift.ToAPIRules(rules...)}}}}
+func baseline(mode v1alpha1.Mode, ns, role string, rules ...rbacv1.PolicyRule) *v1alpha1.RoleBaseline {
+	return &v1alpha1.RoleBaseline{ObjectMeta: metav1.ObjectMeta{Name: unique("baseline")}, Spec: v1alpha1.RoleBaselineSpec{
+		Mode: mode, Scope: v1alpha1.Scope{Namespaces: []string{ns}}, Guardrails: v1alpha1.Guardrails{Set: v1alpha1.GuardrailSetNone},
+		Roles: []v1alpha1.DesiredRole{{Kind: v1alpha1.KindRole, Name: role, Rules: drift.ToAPIRules(rules...)}}}}
 }
 
 // createLoaded creates a baseline and waits until the controller has evaluated it, so
 // the webhook judges by it.
-func createLoaded(rb *v1.RoleBaseline) {
+func createLoaded(rb *v1alpha1.RoleBaseline) {
 	Expect(k8sClient.Create(ctx, rb)).To(Succeed())
 	Eventually(func(g Gomega) {
-		got := &v1.RoleBaseline{}
+		got := &v1alpha1.RoleBaseline{}
 		g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(rb), got)).To(Succeed())
 		g.Expect(got.Status.ObservedGeneration).To(Equal(got.Generation))
-		g.Expect(meta.FindStatusCondition(got.Status.Conditions, v1.ConditionInSync)).NotTo(BeNil())
+		g.Expect(meta.FindStatusCondition(got.Status.Conditions, v1alpha1.ConditionInSync)).NotTo(BeNil())
 	}).Should(Succeed())
 }
 
@@ -68,7 +68,7 @@ var _ = Describe("RBAC webhook", func() {
 		alice, _ := userClient(unique("alice"), []string{"devs"}, "cluster-admin")
 		ns := createNamespace()
 		Expect(k8sClient.Create(ctx, newRole(ns, "reader", readPods))).To(Succeed())
-		rb := baseline(v1.ModeEnforce, ns, "reader", readPods)
+		rb := baseline(v1alpha1.ModeEnforce, ns, "reader", readPods)
 		createLoaded(rb)
 
 		role := getRole(ns, "reader")
@@ -96,8 +96,8 @@ var _ = Describe("RBAC webhook", func() {
 		alice, warned := userClient(unique("alice"), []string{"devs"}, "cluster-admin")
 		ns := createNamespace()
 		Expect(k8sClient.Create(ctx, newRole(ns, "reader", readPods))).To(Succeed())
-		rb := baseline(v1.ModeAudit, ns, "reader", readPods)
-		rb.Spec.Unmanaged = v1.UnmanagedReport
+		rb := baseline(v1alpha1.ModeAudit, ns, "reader", readPods)
+		rb.Spec.Unmanaged = v1alpha1.UnmanagedReport
 		createLoaded(rb)
 
 		Expect(alice.Create(ctx, newRole(ns, "extra", readPods))).To(Succeed())
@@ -122,7 +122,7 @@ var _ = Describe("RBAC webhook", func() {
 		bob, _ := userClient(unique("bob"), []string{breakGlass}, "cluster-admin")
 		ns := createNamespace()
 		Expect(k8sClient.Create(ctx, newRole(ns, "reader", readPods))).To(Succeed())
-		createLoaded(baseline(v1.ModeEnforce, ns, "reader", readPods))
+		createLoaded(baseline(v1alpha1.ModeEnforce, ns, "reader", readPods))
 
 		role := getRole(ns, "reader")
 		role.Rules = append(role.Rules, readSecrets)
@@ -134,7 +134,7 @@ var _ = Describe("RBAC webhook", func() {
 		alice, _ := userClient(unique("alice"), []string{"devs"}, "cluster-admin")
 		ns := createNamespace()
 		Expect(k8sClient.Create(ctx, newRole(ns, "reader", readPods))).To(Succeed())
-		createLoaded(baseline(v1.ModeEnforce, ns, "reader", readPods))
+		createLoaded(baseline(v1alpha1.ModeEnforce, ns, "reader", readPods))
 
 		stopManager()
 		stopManager = nil
@@ -148,8 +148,8 @@ var _ = Describe("RBAC webhook", func() {
 	})
 })
 
-func getBaselineStatus(name string) v1.RoleBaselineStatus {
-	rb := &v1.RoleBaseline{}
+func getBaselineStatus(name string) v1alpha1.RoleBaselineStatus {
+	rb := &v1alpha1.RoleBaseline{}
 	Expect(k8sClient.Get(ctx, client.ObjectKey{Name: name}, rb)).To(Succeed())
 	return rb.Status
 }

@@ -8,7 +8,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	v1 "github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
+	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
 	"github.com/rbac-guardrails/rbac-guardrails/controllers"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/drift"
 )
@@ -43,7 +43,7 @@ var _ = Describe("Audit event before the watch event", func() {
 
 		ns := createNamespace()
 		readPods := rule("", "pods", "get", "list")
-		rb := baseline(ns, v1.DesiredRole{Kind: v1.KindRole, Name: "app", Rules: drift.ToAPIRules(readPods)})
+		rb := baseline(ns, v1alpha1.DesiredRole{Kind: v1alpha1.KindRole, Name: "app", Rules: drift.ToAPIRules(readPods)})
 		creator := unique("role-creator")
 		Expect(k8sClient.Create(ctx, &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: creator},
 			Rules: []rbacv1.PolicyRule{rule(rbacv1.GroupName, "roles", "create", "escalate")}})).To(Succeed())
@@ -70,7 +70,7 @@ var _ = Describe("Audit event before the watch event", func() {
 		Eventually(func(g Gomega) {
 			notes := roleEventNotes(g, ns, "app")
 			// Named in the first report, not in a later ChangeAttributed event.
-			g.Expect(notes).To(ContainElement(And(HavePrefix(v1.ReasonDriftDetected+": RoleBaseline "+rb.Name+": "),
+			g.Expect(notes).To(ContainElement(And(HavePrefix(v1alpha1.ReasonDriftDetected+": RoleBaseline "+rb.Name+": "),
 				ContainSubstring(" (changed by carol at "))))
 			g.Expect(notes).NotTo(ContainElement(HavePrefix(controllers.ReasonChangeAttributed)))
 		}).Should(Succeed())

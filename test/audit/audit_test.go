@@ -21,7 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
-	v1 "github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
+	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
 	"github.com/rbac-guardrails/rbac-guardrails/controllers"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/drift"
 )
@@ -57,20 +57,20 @@ func userClient(name string) client.Client {
 	return c
 }
 
-func baseline(ns string, roles ...v1.DesiredRole) *v1.RoleBaseline {
-	rb := &v1.RoleBaseline{ObjectMeta: metav1.ObjectMeta{Name: unique("audit")}, Spec: v1.RoleBaselineSpec{
-		Scope: v1.Scope{Namespaces: []string{ns}}, Roles: roles, Guardrails: v1.Guardrails{Set: v1.GuardrailSetNone}}}
+func baseline(ns string, roles ...v1alpha1.DesiredRole) *v1alpha1.RoleBaseline {
+	rb := &v1alpha1.RoleBaseline{ObjectMeta: metav1.ObjectMeta{Name: unique("audit")}, Spec: v1alpha1.RoleBaselineSpec{
+		Scope: v1alpha1.Scope{Namespaces: []string{ns}}, Roles: roles, Guardrails: v1alpha1.Guardrails{Set: v1alpha1.GuardrailSetNone}}}
 	Expect(k8sClient.Create(ctx, rb)).To(Succeed())
 	return rb
 }
 
-func status(name string) *v1.RoleBaselineStatus {
-	rb := &v1.RoleBaseline{}
+func status(name string) *v1alpha1.RoleBaselineStatus {
+	rb := &v1alpha1.RoleBaseline{}
 	Expect(k8sClient.Get(ctx, client.ObjectKey{Name: name}, rb)).To(Succeed())
 	return &rb.Status
 }
 
-func finding(st *v1.RoleBaselineStatus, t v1.FindingType, kind, ns, name string) *v1.Finding {
+func finding(st *v1alpha1.RoleBaselineStatus, t v1alpha1.FindingType, kind, ns, name string) *v1alpha1.Finding {
 	for i := range st.Findings {
 		if f := &st.Findings[i]; f.Type == t && f.Object.Kind == kind && f.Object.Namespace == ns && f.Object.Name == name {
 			return f
@@ -83,7 +83,7 @@ func finding(st *v1.RoleBaselineStatus, t v1.FindingType, kind, ns, name string)
 func expectChangedBy(baseline, ns, name, user string) {
 	GinkgoHelper()
 	Eventually(func(g Gomega) {
-		f := finding(status(baseline), v1.FindingRulesAdded, "Role", ns, name)
+		f := finding(status(baseline), v1alpha1.FindingRulesAdded, "Role", ns, name)
 		g.Expect(f).NotTo(BeNil())
 		g.Expect(f.ChangedBy).To(Equal(user))
 		g.Expect(f.ChangedAt).NotTo(BeNil())
@@ -103,8 +103,8 @@ func roleEventNotes(g Gomega, ns, name string) []string {
 }
 
 // unusedRules describes the rules of the UnusedPermission finding of a binding, "" when none.
-func unusedRules(st *v1.RoleBaselineStatus, ns, binding string) string {
-	f := finding(st, v1.FindingUnusedPermission, "RoleBinding", ns, binding)
+func unusedRules(st *v1alpha1.RoleBaselineStatus, ns, binding string) string {
+	f := finding(st, v1alpha1.FindingUnusedPermission, "RoleBinding", ns, binding)
 	if f == nil {
 		return ""
 	}
@@ -144,8 +144,8 @@ var _ = Describe("Audit intake", Ordered, func() {
 		readPods := rule("", "pods", "get", "list")
 		Expect(k8sClient.Create(ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "app"},
 			Rules: []rbacv1.PolicyRule{readPods}})).To(Succeed())
-		rb := baseline(ns, v1.DesiredRole{Kind: v1.KindRole, Name: "app", Rules: drift.ToAPIRules(readPods)})
-		Eventually(func() bool { return meta.IsStatusConditionTrue(status(rb.Name).Conditions, v1.ConditionInSync) }).Should(BeTrue())
+		rb := baseline(ns, v1alpha1.DesiredRole{Kind: v1alpha1.KindRole, Name: "app", Rules: drift.ToAPIRules(readPods)})
+		Eventually(func() bool { return meta.IsStatusConditionTrue(status(rb.Name).Conditions, v1alpha1.ConditionInSync) }).Should(BeTrue())
 
 		// Out of the baseline's scope (cluster-scoped), so alice's own requests change
 		// no usage finding there: only the attribution path can re-evaluate it.
@@ -181,13 +181,13 @@ var _ = Describe("Audit intake", Ordered, func() {
 		Expect(bob.List(ctx, &corev1.ConfigMapList{}, client.InNamespace(usageNS))).To(Succeed())
 		Eventually(func() string { return unusedRules(status(rb.Name), usageNS, "reader") }).Should(Equal("get,list pods"))
 		st := status(rb.Name)
-		Expect(meta.IsStatusConditionTrue(st.Conditions, v1.ConditionInSync)).To(BeTrue(), "unused permissions are advisory")
+		Expect(meta.IsStatusConditionTrue(st.Conditions, v1alpha1.ConditionInSync)).To(BeTrue(), "unused permissions are advisory")
 		Expect(st.Counts.Unused).To(BeEquivalentTo(1))
 		Expect(st.Counts.Drifts + st.Counts.Violations).To(BeZero())
 
 		Expect(bob.List(ctx, &corev1.PodList{}, client.InNamespace(usageNS))).To(Succeed())
 		Eventually(func() string { return unusedRules(status(rb.Name), usageNS, "reader") }).Should(Equal("get pods"))
-		Expect(finding(status(rb.Name), v1.FindingUnusedPermission, "RoleBinding", usageNS, "reader").Subject.Name).To(Equal("bob"))
+		Expect(finding(status(rb.Name), v1alpha1.FindingUnusedPermission, "RoleBinding", usageNS, "reader").Subject.Name).To(Equal("bob"))
 	})
 
 	It("keeps usage across a manager restart", func() {

@@ -23,7 +23,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
-	v1 "github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
+	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
 	"github.com/rbac-guardrails/rbac-guardrails/test/harness"
 )
 
@@ -31,7 +31,7 @@ var scheme = runtime.NewScheme()
 
 func init() {
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
-	utilruntime.Must(v1.AddToScheme(scheme))
+	utilruntime.Must(v1alpha1.AddToScheme(scheme))
 }
 
 var (
@@ -173,17 +173,17 @@ func (cl *cluster) parallel(names []string, f func(string) error) {
 
 // baseline creates the Enforce baseline of the label's teams, every other setting at
 // its default, and waits until it is InSync.
-func (cl *cluster) baseline(label string) *v1.RoleBaseline {
+func (cl *cluster) baseline(label string) *v1alpha1.RoleBaseline {
 	cl.t.Helper()
-	rb := &v1.RoleBaseline{
+	rb := &v1alpha1.RoleBaseline{
 		ObjectMeta: metav1.ObjectMeta{Name: label},
-		Spec: v1.RoleBaselineSpec{
-			Mode:  v1.ModeEnforce,
-			Scope: v1.Scope{NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"reliability": label}}},
-			Roles: []v1.DesiredRole{{Kind: v1.KindRole, Name: "app", Rules: []v1.PolicyRule{{APIGroups: []string{""},
+		Spec: v1alpha1.RoleBaselineSpec{
+			Mode:  v1alpha1.ModeEnforce,
+			Scope: v1alpha1.Scope{NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"reliability": label}}},
+			Roles: []v1alpha1.DesiredRole{{Kind: v1alpha1.KindRole, Name: "app", Rules: []v1alpha1.PolicyRule{{APIGroups: []string{""},
 				Resources: []string{"pods"}, Verbs: []string{"get", "list"}}}}},
-			Bindings: []v1.DesiredBinding{{Kind: v1.KindRoleBinding, Name: "app", RoleRef: v1.RoleRef{Kind: v1.KindRole, Name: "app"},
-				Subjects: []v1.Subject{{Kind: v1.SubjectGroup, APIGroup: v1.RBACGroup, Name: "devs"}}}},
+			Bindings: []v1alpha1.DesiredBinding{{Kind: v1alpha1.KindRoleBinding, Name: "app", RoleRef: v1alpha1.RoleRef{Kind: v1alpha1.KindRole, Name: "app"},
+				Subjects: []v1alpha1.Subject{{Kind: v1alpha1.SubjectGroup, APIGroup: v1alpha1.RBACGroup, Name: "devs"}}}},
 		},
 	}
 	if err := harness.CreateWhenServed(cl.ctx, cl.c, rb, 2*time.Minute); err != nil {
@@ -191,7 +191,7 @@ func (cl *cluster) baseline(label string) *v1.RoleBaseline {
 	}
 	cl.eventually(2*time.Minute, "the baseline is InSync", func() bool {
 		return cl.c.Get(cl.ctx, client.ObjectKeyFromObject(rb), rb) == nil &&
-			meta.IsStatusConditionTrue(rb.Status.Conditions, v1.ConditionInSync)
+			meta.IsStatusConditionTrue(rb.Status.Conditions, v1alpha1.ConditionInSync)
 	})
 	return rb
 }
@@ -229,7 +229,7 @@ func (cl *cluster) deleteBinding(ns string) error {
 }
 
 // journal lists the baseline's journal entries.
-func (cl *cluster) journal(rb *v1.RoleBaseline) []corev1.ConfigMap {
+func (cl *cluster) journal(rb *v1alpha1.RoleBaseline) []corev1.ConfigMap {
 	cl.t.Helper()
 	var list corev1.ConfigMapList
 	if err := cl.c.List(cl.ctx, &list, client.InNamespace(harness.JournalNamespace),

@@ -11,7 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	v1 "github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
+	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
 )
 
 // A writer that re-applies the same drift every 200 ms is reverted every time, and
@@ -84,9 +84,9 @@ func TestRepeatedDrift(t *testing.T) {
 
 	cl.eventually(10*time.Second, "Enforced is RevertLoopDetected", func() bool {
 		return cl.c.Get(cl.ctx, client.ObjectKeyFromObject(rb), rb) == nil &&
-			conditionReason(rb, v1.ConditionEnforced) == v1.ReasonRevertLoopDetected
+			conditionReason(rb, v1alpha1.ConditionEnforced) == v1alpha1.ReasonRevertLoopDetected
 	})
-	msg := meta.FindStatusCondition(rb.Status.Conditions, v1.ConditionEnforced).Message
+	msg := meta.FindStatusCondition(rb.Status.Conditions, v1alpha1.ConditionEnforced).Message
 	if !strings.Contains(msg, fought+"/app") || !strings.Contains(msg, "reverted every time") || !strings.Contains(msg, "field manager") {
 		t.Errorf("the condition does not name the object, the writer and the decision: %q", msg)
 	}
@@ -94,13 +94,13 @@ func TestRepeatedDrift(t *testing.T) {
 	figures(t, fmt.Sprintf("A writer re-applying one drift every 200 ms for %s", d), [][2]string{
 		{"drifts made / reverted", fmt.Sprintf("%d / %d", drifts, reverts)},
 		{"reverts per minute", fmt.Sprintf("%.0f", perMinute)},
-		{"Enforced condition", v1.ReasonRevertLoopDetected + ": " + trim(msg, 160)},
+		{"Enforced condition", v1alpha1.ReasonRevertLoopDetected + ": " + trim(msg, 160)},
 		{"operator's API requests per second", fmt.Sprintf("%.1f", requests/elapsed.Seconds())},
 		{fmt.Sprintf("other Roles tampered meanwhile (%d): revert p50 / max", len(side)), ms(sl.p50) + " / " + ms(sl.max)},
 	})
 }
 
-func conditionReason(rb *v1.RoleBaseline, typ string) string {
+func conditionReason(rb *v1alpha1.RoleBaseline, typ string) string {
 	if c := meta.FindStatusCondition(rb.Status.Conditions, typ); c != nil {
 		return c.Reason
 	}

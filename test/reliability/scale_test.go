@@ -10,7 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	v1 "github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
+	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
 	"github.com/rbac-guardrails/rbac-guardrails/test/harness"
 )
 
@@ -32,7 +32,7 @@ func TestEverythingDrifted(t *testing.T) {
 	}
 	cl.eventually(time.Minute, "the baseline is InSync again", func() bool {
 		return cl.c.Get(cl.ctx, client.ObjectKeyFromObject(rb), rb) == nil &&
-			meta.IsStatusConditionTrue(rb.Status.Conditions, v1.ConditionInSync)
+			meta.IsStatusConditionTrue(rb.Status.Conditions, v1alpha1.ConditionInSync)
 	})
 	largest := 0
 	if err := cl.c.Get(cl.ctx, client.ObjectKeyFromObject(rb), rb); err != nil {

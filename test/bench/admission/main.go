@@ -52,7 +52,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
-	v1 "github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
+	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
 	"github.com/rbac-guardrails/rbac-guardrails/controllers"
 	guardwebhook "github.com/rbac-guardrails/rbac-guardrails/internal/webhook"
 )
@@ -74,7 +74,7 @@ func main() {
 	flag.Parse()
 	ctrllog.SetLogger(logr.Discard())
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
-	utilruntime.Must(v1.AddToScheme(scheme))
+	utilruntime.Must(v1alpha1.AddToScheme(scheme))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, *objects, min(*baselines, namespaces/2), *writes, *rounds, *workers)
 	stop()
@@ -263,16 +263,16 @@ func createAll(ctx context.Context, c client.Client, objs []client.Object, worke
 func createBaselines(ctx context.Context, c client.Client, n int) error {
 	var names []string
 	for k := range n {
-		mode := v1.ModeEnforce
+		mode := v1alpha1.ModeEnforce
 		if k%2 == 1 {
-			mode = v1.ModeAudit
+			mode = v1alpha1.ModeAudit
 		}
-		rb := &v1.RoleBaseline{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("team-%02d", k)}, Spec: v1.RoleBaselineSpec{
-			Mode: mode, Unmanaged: v1.UnmanagedReport, Scope: v1.Scope{Namespaces: []string{nsName(2 * k), nsName(2*k + 1)}},
-			Roles: []v1.DesiredRole{{Kind: v1.KindRole, Name: "app", Rules: []v1.PolicyRule{{APIGroups: []string{""},
+		rb := &v1alpha1.RoleBaseline{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("team-%02d", k)}, Spec: v1alpha1.RoleBaselineSpec{
+			Mode: mode, Unmanaged: v1alpha1.UnmanagedReport, Scope: v1alpha1.Scope{Namespaces: []string{nsName(2 * k), nsName(2*k + 1)}},
+			Roles: []v1alpha1.DesiredRole{{Kind: v1alpha1.KindRole, Name: "app", Rules: []v1alpha1.PolicyRule{{APIGroups: []string{""},
 				Resources: []string{"pods"}, Verbs: []string{"get", "list", "watch"}}}}},
-			Bindings: []v1.DesiredBinding{{Kind: v1.KindRoleBinding, Name: "app", RoleRef: v1.RoleRef{Kind: v1.KindRole, Name: "app"},
-				Subjects: []v1.Subject{{Kind: v1.SubjectGroup, APIGroup: v1.RBACGroup, Name: fmt.Sprintf("team-%02d", k)}}}}}}
+			Bindings: []v1alpha1.DesiredBinding{{Kind: v1alpha1.KindRoleBinding, Name: "app", RoleRef: v1alpha1.RoleRef{Kind: v1alpha1.KindRole, Name: "app"},
+				Subjects: []v1alpha1.Subject{{Kind: v1alpha1.SubjectGroup, APIGroup: v1alpha1.RBACGroup, Name: fmt.Sprintf("team-%02d", k)}}}}}}
 		if err := c.Create(ctx, rb); err != nil {
 			return err
 		}
@@ -281,7 +281,7 @@ func createBaselines(ctx context.Context, c client.Client, n int) error {
 	deadline := time.Now().Add(5 * time.Minute)
 	for _, name := range names {
 		for {
-			rb := &v1.RoleBaseline{}
+			rb := &v1alpha1.RoleBaseline{}
 			if err := c.Get(ctx, client.ObjectKey{Name: name}, rb); err != nil {
 				return err
 			}

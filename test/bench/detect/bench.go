@@ -18,7 +18,7 @@ import (
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	v1 "github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
+	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/revert"
 	"github.com/rbac-guardrails/rbac-guardrails/test/harness"
 )
@@ -27,7 +27,7 @@ var scheme = runtime.NewScheme()
 
 func init() {
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
-	utilruntime.Must(v1.AddToScheme(scheme))
+	utilruntime.Must(v1alpha1.AddToScheme(scheme))
 }
 
 // result is what one size measured.
@@ -145,7 +145,7 @@ func runSize(ctx context.Context, opts options, root, tmp, bin string, n int) (r
 	want := int32(l.expectedUnexpected)
 	_, err = obs.baselineArrival(ctx, 5*time.Minute, 0, "the RoleBaseline's first status", func(s *baselineState) bool {
 		return s.observedGeneration == s.generation && s.generation > 0 && s.drifts == want && s.violations == 0 &&
-			s.byType[v1.FindingUnexpected] == want && s.byType[v1.FindingRulesAdded] == 0
+			s.byType[v1alpha1.FindingUnexpected] == want && s.byType[v1alpha1.FindingRulesAdded] == 0
 	})
 	if err != nil {
 		if s, ok := obs.last(); ok {
@@ -157,7 +157,7 @@ func runSize(ctx context.Context, opts options, root, tmp, bin string, n int) (r
 	res.ready = time.Since(t)
 	res.setup = time.Since(started)
 	progress("N=%d: status current %s after the RoleBaseline was created (%d Unexpected findings)", n, res.ready.Round(time.Millisecond), want)
-	if got := (&v1.RoleBaseline{}); c.Get(ctx, client.ObjectKeyFromObject(bl), got) == nil {
+	if got := (&v1alpha1.RoleBaseline{}); c.Get(ctx, client.ObjectKeyFromObject(bl), got) == nil {
 		if data, err := json.Marshal(got); err == nil {
 			progress("N=%d: the RoleBaseline is %d bytes of JSON with %d findings listed", n, len(data), len(got.Status.Findings))
 		}
@@ -178,7 +178,7 @@ func runSize(ctx context.Context, opts options, root, tmp, bin string, n int) (r
 		return res, err
 	}
 	if opts.mode == modeEnforce {
-		if got := (&v1.RoleBaseline{}); c.Get(ctx, client.ObjectKeyFromObject(bl), got) == nil {
+		if got := (&v1alpha1.RoleBaseline{}); c.Get(ctx, client.ObjectKeyFromObject(bl), got) == nil {
 			var cms corev1.ConfigMapList
 			if err := c.List(ctx, &cms, client.InNamespace(journalNamespace), client.MatchingLabels{revert.JournalLabel: string(got.UID)}); err == nil {
 				res.enforce.journal = len(cms.Items)
@@ -241,7 +241,7 @@ func timedWrites(ctx context.Context, opts options, c client.Client, obs *observ
 		}
 		st, err := obs.baselineArrival(ctx, opts.writeTimeout, from, fmt.Sprintf("write %d (Role %s, rule added: %t) in status", i, key, add),
 			func(s *baselineState) bool {
-				return s.byType[v1.FindingRulesAdded] == wantAdded && s.rulesAdded[key] == add
+				return s.byType[v1alpha1.FindingRulesAdded] == wantAdded && s.rulesAdded[key] == add
 			})
 		if err != nil {
 			return nil, nil, 0, errorsJoin(err, mgr.Exited())

@@ -11,7 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	v1 "github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
+	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
 	"github.com/rbac-guardrails/rbac-guardrails/test/harness"
 )
 
@@ -213,31 +213,31 @@ func declaredBinding(ns string) *rbacv1.RoleBinding {
 
 // baseline lists the scoped namespaces, declares "app" in each, and reports undeclared
 // objects. In enforce mode it is an Enforce baseline at the highest revert rate allowed.
-func baseline(l layout, mode string) *v1.RoleBaseline {
+func baseline(l layout, mode string) *v1alpha1.RoleBaseline {
 	var nss []string
 	for i := range l.scoped {
 		nss = append(nss, nsName(i))
 	}
-	rules := make([]v1.PolicyRule, 0, len(declaredRules))
+	rules := make([]v1alpha1.PolicyRule, 0, len(declaredRules))
 	for _, r := range declaredRules {
-		rules = append(rules, v1.PolicyRule{APIGroups: r.APIGroups, Resources: r.Resources, Verbs: r.Verbs})
+		rules = append(rules, v1alpha1.PolicyRule{APIGroups: r.APIGroups, Resources: r.Resources, Verbs: r.Verbs})
 	}
-	rb := &v1.RoleBaseline{
+	rb := &v1alpha1.RoleBaseline{
 		ObjectMeta: metav1.ObjectMeta{Name: baselineName},
-		Spec: v1.RoleBaselineSpec{
-			Mode:      v1.ModeAudit,
-			Unmanaged: v1.UnmanagedReport,
-			Scope:     v1.Scope{Namespaces: nss},
-			Roles:     []v1.DesiredRole{{Kind: v1.KindRole, Name: declaredName, Rules: rules}},
+		Spec: v1alpha1.RoleBaselineSpec{
+			Mode:      v1alpha1.ModeAudit,
+			Unmanaged: v1alpha1.UnmanagedReport,
+			Scope:     v1alpha1.Scope{Namespaces: nss},
+			Roles:     []v1alpha1.DesiredRole{{Kind: v1alpha1.KindRole, Name: declaredName, Rules: rules}},
 		},
 	}
 	if l.bindings {
-		rb.Spec.Bindings = []v1.DesiredBinding{{Kind: v1.KindRoleBinding, Name: declaredName,
-			RoleRef:  v1.RoleRef{Kind: v1.KindRole, Name: declaredName},
-			Subjects: []v1.Subject{{Kind: v1.SubjectGroup, APIGroup: v1.RBACGroup, Name: "app-devs"}}}}
+		rb.Spec.Bindings = []v1alpha1.DesiredBinding{{Kind: v1alpha1.KindRoleBinding, Name: declaredName,
+			RoleRef:  v1alpha1.RoleRef{Kind: v1alpha1.KindRole, Name: declaredName},
+			Subjects: []v1alpha1.Subject{{Kind: v1alpha1.SubjectGroup, APIGroup: v1alpha1.RBACGroup, Name: "app-devs"}}}}
 	}
 	if mode == modeEnforce {
-		rb.Spec.Mode = v1.ModeEnforce // every Enforcement setting at its default
+		rb.Spec.Mode = v1alpha1.ModeEnforce // every Enforcement setting at its default
 	}
 	return rb
 }

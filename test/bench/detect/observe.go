@@ -11,7 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	v1 "github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
+	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
 )
 
 // observer is the single process whose clock times every write: it watches the
@@ -33,7 +33,7 @@ type baselineState struct {
 	generation         int64
 	observedGeneration int64
 	drifts, violations int32
-	byType             map[v1.FindingType]int32
+	byType             map[v1alpha1.FindingType]int32
 	// rulesAdded lists the objects with a RulesAdded finding in status.findings.
 	rulesAdded map[string]bool
 }
@@ -56,7 +56,7 @@ func (o *observer) start(ctx context.Context, c client.WithWatch, namespaces []s
 			return err
 		}
 	}
-	return o.watch(ctx, c, &v1.RoleBaselineList{}, []client.ListOption{client.MatchingFields{"metadata.name": baselineName}}, o.onBaseline)
+	return o.watch(ctx, c, &v1alpha1.RoleBaselineList{}, []client.ListOption{client.MatchingFields{"metadata.name": baselineName}}, o.onBaseline)
 }
 
 // watch lists to get a resourceVersion, then watches from it, and resumes from the
@@ -121,7 +121,7 @@ func (o *observer) onRole(at time.Time, typ watch.EventType, obj client.Object) 
 }
 
 func (o *observer) onBaseline(at time.Time, _ watch.EventType, obj client.Object) {
-	rb, ok := obj.(*v1.RoleBaseline)
+	rb, ok := obj.(*v1alpha1.RoleBaseline)
 	if !ok {
 		return
 	}
@@ -129,7 +129,7 @@ func (o *observer) onBaseline(at time.Time, _ watch.EventType, obj client.Object
 		observedGeneration: rb.Status.ObservedGeneration, drifts: rb.Status.Counts.Drifts,
 		violations: rb.Status.Counts.Violations, byType: rb.Status.Counts.ByType, rulesAdded: map[string]bool{}}
 	for _, f := range rb.Status.Findings {
-		if f.Type == v1.FindingRulesAdded {
+		if f.Type == v1alpha1.FindingRulesAdded {
 			s.rulesAdded[f.Object.Namespace+"/"+f.Object.Name] = true
 		}
 	}
