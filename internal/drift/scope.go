@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"strings"
 
-	"k8s.io/apimachinery/pkg/api/validation/path"
-
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -69,14 +67,19 @@ func CompileScope(spec *v1alpha1.RoleBaselineSpec) (*Scope, error) {
 // not write: names the API server would reject, aggregation selectors that do not parse.
 func validateDeclarations(spec *v1alpha1.RoleBaselineSpec) error {
 	name := func(field, n string) error {
-		msgs := path.ValidatePathSegmentName(n, false)
-		if n == "" {
-			msgs = []string{"must not be empty"}
+		// The API server's rule for RBAC object names: a path segment.
+		var msg string
+		switch {
+		case n == "":
+			msg = "must not be empty"
+		case n == "." || n == "..":
+			msg = "may not be '.' or '..'"
+		case strings.ContainsAny(n, "/%"):
+			msg = "may not contain '/' or '%'"
+		default:
+			return nil
 		}
-		if len(msgs) > 0 {
-			return fmt.Errorf("%s: %q is not a valid object name: %s", field, n, strings.Join(msgs, "; "))
-		}
-		return nil
+		return fmt.Errorf("%s: %q is not a valid object name: %s", field, n, msg)
 	}
 	for i, r := range spec.Roles {
 		if err := name(fmt.Sprintf("spec.roles[%d].name", i), r.Name); err != nil {

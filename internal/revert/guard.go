@@ -103,7 +103,8 @@ func (g *Guard) Reverted(now time.Time, w Writer) (started bool, backoff time.Du
 			kept = append(kept, t)
 		}
 	}
-	g.recent = append(kept, now)
+	kept = append(kept, now)
+	g.recent = kept
 	if len(g.recent) < LoopThreshold {
 		return false, 0
 	}

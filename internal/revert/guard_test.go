@@ -12,7 +12,7 @@ var (
 
 func TestObjectGuardFights(t *testing.T) {
 	t0 := time.Unix(1_800_000_000, 0)
-	at := func(d time.Duration) time.Time { return t0.Add(d) }
+	at := t0.Add
 	tests := map[string]struct {
 		writer      Writer
 		reverts     []time.Duration // when each revert lands

@@ -53,7 +53,7 @@ func TestWriterString(t *testing.T) {
 func entry(manager string, sec int) metav1.ManagedFieldsEntry {
 	t := metav1.NewTime(time.Unix(int64(1_800_000_000+sec), 0))
 	return metav1.ManagedFieldsEntry{Manager: manager, Operation: metav1.ManagedFieldsOperationUpdate, Time: &t,
-		FieldsType: "FieldsV1", FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:rules":{}}`)}}
+		FieldsType: "FieldsV1", FieldsV1: metav1.NewFieldsV1(`{"f:rules":{}}`)}
 }
 
 func TestLastManagerAndTrim(t *testing.T) {

@@ -1,10 +1,11 @@
 package webhook
 
 import (
-	"github.com/rbac-guardrails/rbac-guardrails/internal/approval"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	"github.com/rbac-guardrails/rbac-guardrails/internal/approval"
 )
 
 // Options configure the admission handlers.

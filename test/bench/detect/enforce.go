@@ -6,12 +6,13 @@ import (
 	"slices"
 	"time"
 
-	"github.com/rbac-guardrails/rbac-guardrails/test/harness"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/rbac-guardrails/rbac-guardrails/test/harness"
 )
 
 // timedReverts makes opts.writes sequential tampering writes, round-robin over the

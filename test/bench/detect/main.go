@@ -41,8 +41,9 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
-	"github.com/rbac-guardrails/rbac-guardrails/test/harness"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/rbac-guardrails/rbac-guardrails/test/harness"
 )
 
 type options struct {
