@@ -65,3 +65,44 @@ func (r *RoleBaselineReconciler) reportNotApproved(rb *v1alpha1.RoleBaseline, es
 		r.Recorder.Eventf(rb, nil, corev1.EventTypeWarning, v1alpha1.ReasonNotApproved, "Enforce", "%s", note(msg))
 	}
 }
+
+// relaxedBy names who switched this baseline from Enforce to Audit or dry run, as the
+// webhook recorded it, and its last approver; "" when nobody did or no store is set.
+// It is read once per spec.
+func (r *RoleBaselineReconciler) relaxedBy(ctx context.Context, rb *v1alpha1.RoleBaseline, es *enforceState) (string, string, error) {
+	if r.Approvals == nil {
+		return "", "", nil
+	}
+	hash := approval.EffectHash(&rb.Spec)
+	es.mu.Lock()
+	if es.relaxedChecked == hash {
+		defer es.mu.Unlock()
+		return es.relaxedBy, es.relaxedApprover, nil
+	}
+	es.mu.Unlock()
+	rec, err := r.Approvals.Load(ctx, rb)
+	if err != nil {
+		return "", "", err
+	}
+	by, approver := "", ""
+	if rec != nil && rec.UID == rb.UID {
+		by, approver = rec.RelaxedBy, rec.User
+	}
+	es.mu.Lock()
+	es.relaxedChecked, es.relaxedBy, es.relaxedApprover = hash, by, approver
+	es.mu.Unlock()
+	return by, approver, nil
+}
+
+// reportRelaxed keeps a trace, in the Enforced condition, of who switched an Enforce
+// baseline to Audit; without one the condition is removed (Audit never enforces).
+func reportRelaxed(rb *v1alpha1.RoleBaseline, by, approver string) {
+	if by == "" {
+		meta.RemoveStatusCondition(&rb.Status.Conditions, v1alpha1.ConditionEnforced)
+		return
+	}
+	meta.SetStatusCondition(&rb.Status.Conditions, metav1.Condition{Type: v1alpha1.ConditionEnforced, Status: metav1.ConditionFalse,
+		Reason: v1alpha1.ReasonEnforcementRelaxed, ObservedGeneration: rb.Generation,
+		Message: note(fmt.Sprintf("%s switched this baseline from Enforce to %s (last approved by %s): drift is reported, not reverted",
+			by, rb.Spec.Mode, approver))})
+}

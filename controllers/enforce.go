@@ -55,6 +55,8 @@ type enforceState struct {
 	// approvedHash is the effect hash an admission approval covers (approval.go), and
 	// approvedBy its approver; unapprovedAnnounced is the hash last announced as not approved.
 	approvedHash, approvedBy, unapprovedAnnounced string
+	// relaxedBy and relaxedApprover are read from the approval for the spec hashed to relaxedChecked.
+	relaxedChecked, relaxedBy, relaxedApprover string
 }
 
 type outcomeKind int

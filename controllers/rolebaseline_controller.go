@@ -274,7 +274,11 @@ func (r *RoleBaselineReconciler) reconcile(ctx context.Context, rb *v1alpha1.Rol
 	p := pass{result: ctrl.Result{RequeueAfter: requeue}, changedAt: changedAt}
 	switch {
 	case rb.Spec.Mode != v1alpha1.ModeEnforce:
-		meta.RemoveStatusCondition(&rb.Status.Conditions, v1alpha1.ConditionEnforced)
+		by, approver, err := r.relaxedBy(ctx, rb, st.enforce)
+		if err != nil {
+			return p, err
+		}
+		reportRelaxed(rb, by, approver)
 	case rb.Spec.Enforcement.DryRun:
 		actions, _ := revert.Plan(&rb.Spec, all, func(ref drift.ObjectRef) client.Object {
 			return r.cachedObject(ctx, ref, client.UnsafeDisableDeepCopy)

@@ -61,8 +61,9 @@ const (
 	// baseline predates approvals): nothing is written, drift is only reported
 	// (Enforced=False). Re-apply the baseline, or have an admin approve it (docs/security.md).
 	ReasonNotApproved = "NotApproved"
-	// ReasonEnforcementRelaxed (event): someone switched an Enforce baseline to Audit
-	// or dry run; the event names them and the last approver.
+	// ReasonEnforcementRelaxed: someone switched an Enforce baseline to Audit or dry
+	// run; the event, and in Audit mode the Enforced condition (False), name them and
+	// the last approver.
 	ReasonEnforcementRelaxed = "EnforcementRelaxed"
 	// ReasonRevertSkipped: findings on objects the operator will not touch (owned by
 	// another controller, bootstrap or system objects) remain (Enforced=False).

@@ -147,7 +147,7 @@ var _ = Describe("Security: the operator never writes for a baseline author what
 
 	It("restricts and announces switching Enforce to Audit", func() {
 		ns := createNamespace()
-		lead, c := baselineAuthor(ns)
+		_, c := baselineAuthor(ns)
 		rb := baseline(v1alpha1.ModeEnforce, ns, "reader", readPods)
 		Expect(k8sClient.Create(ctx, rb)).To(Succeed()) // approved by the admin
 		err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
@@ -157,14 +157,22 @@ var _ = Describe("Security: the operator never writes for a baseline author what
 		})
 		enforceDenied(err, "switching it from Enforce to Audit is reserved to its approver", relaxers)
 
-		relaxer, _ := userClient(unique("relaxer"), []string{relaxers}, editorClusterRole())
+		relaxerName := unique("relaxer")
+		relaxer, _ := userClient(relaxerName, []string{relaxers}, editorClusterRole())
 		Expect(retry.RetryOnConflict(retry.DefaultRetry, func() error {
 			Expect(relaxer.Get(ctx, client.ObjectKeyFromObject(rb), rb)).To(Succeed())
 			rb.Spec.Mode = v1alpha1.ModeAudit
 			return relaxer.Update(ctx, rb)
 		})).To(Succeed())
 		Eventually(func() bool { return hasEvent(rb.Name, v1alpha1.ReasonEnforcementRelaxed) }).Should(BeTrue())
-		_ = lead
+		Eventually(func(g Gomega) string {
+			got := &v1alpha1.RoleBaseline{}
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(rb), got)).To(Succeed())
+			c := meta.FindStatusCondition(got.Status.Conditions, v1alpha1.ConditionEnforced)
+			g.Expect(c).NotTo(BeNil())
+			g.Expect(c.Reason).To(Equal(v1alpha1.ReasonEnforcementRelaxed))
+			return c.Message
+		}).Should(ContainSubstring(relaxerName + " switched this baseline from Enforce to Audit"))
 	})
 
 	It("writes nothing for an Enforce baseline stored while the webhook was absent, until someone entitled approves it", func() {
