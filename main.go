@@ -226,6 +226,10 @@ func run(opts options) error {
 	approvals := &approval.Store{Client: mgr.GetClient(), Reader: mgr.GetAPIReader(), Namespace: opts.journalNS}
 	if opts.approvals {
 		reconciler.Approvals = approvals
+		if !opts.webhooks.enabled {
+			log.Info("Warning: --enable-webhooks=false with --require-approval: no Enforce baseline can be approved here, so none is enforced " +
+				"unless another replica serves the webhooks")
+		}
 	}
 	if err := setupAudit(mgr, opts.audit, opts.journalNS, reconciler); err != nil {
 		return err
