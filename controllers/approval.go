@@ -56,6 +56,7 @@ func (r *RoleBaselineReconciler) reportNotApproved(rb *v1alpha1.RoleBaseline, es
 		"kubectl annotate rolebaseline %s %s=\"$(date +%%s)\" --overwrite", rb.Generation, rb.Name, approval.ReapproveAnnotation)
 	meta.SetStatusCondition(&rb.Status.Conditions, metav1.Condition{Type: v1alpha1.ConditionEnforced, Status: metav1.ConditionFalse,
 		Reason: v1alpha1.ReasonNotApproved, Message: note(msg), ObservedGeneration: rb.Generation})
+	setStalled(rb, v1alpha1.ReasonNotApproved, msg)
 	hash := approval.EffectHash(&rb.Spec)
 	es.mu.Lock()
 	announce := es.unapprovedAnnounced != hash

@@ -261,6 +261,7 @@ func (r *RoleBaselineReconciler) reconcile(ctx context.Context, rb *v1alpha1.Rol
 	}
 	prev := rb.Status.Findings
 	rb.Status = desiredStatus(rb, top, omitted, counts, st.reported.firstSeen, now)
+	meta.RemoveStatusCondition(&rb.Status.Conditions, v1alpha1.ConditionStalled) // evaluated: progressing
 	r.attribute(ctx, rb, prev)
 	summaryIn := r.emitEvents(ctx, rb, st, fresh, resolved)
 	st.mu.Unlock()
@@ -311,9 +312,19 @@ func (r *RoleBaselineReconciler) reconcile(ctx context.Context, rb *v1alpha1.Rol
 func (r *RoleBaselineReconciler) setNotReady(rb *v1alpha1.RoleBaseline, reason, msg string) {
 	meta.SetStatusCondition(&rb.Status.Conditions, metav1.Condition{Type: v1alpha1.ConditionReady, Status: metav1.ConditionFalse,
 		Reason: reason, Message: msg, ObservedGeneration: rb.Generation})
+	if reason == v1alpha1.ReasonInvalidSpec {
+		setStalled(rb, reason, "The spec cannot be used until it is changed: "+msg)
+	} else {
+		meta.RemoveStatusCondition(&rb.Status.Conditions, v1alpha1.ConditionStalled)
+	}
 	meta.SetStatusCondition(&rb.Status.Conditions, metav1.Condition{Type: v1alpha1.ConditionInSync, Status: metav1.ConditionUnknown,
 		Reason: v1alpha1.ReasonPending, Message: "The baseline could not be evaluated; see the Ready condition", ObservedGeneration: rb.Generation})
 	rb.Status.ObservedGeneration = rb.Generation
+}
+
+func setStalled(rb *v1alpha1.RoleBaseline, reason, msg string) {
+	meta.SetStatusCondition(&rb.Status.Conditions, metav1.Condition{Type: v1alpha1.ConditionStalled, Status: metav1.ConditionTrue,
+		Reason: reason, Message: note(msg), ObservedGeneration: rb.Generation})
 }
 
 // namespaceObjects lists a namespace's Roles and RoleBindings from the cache, without

@@ -12,6 +12,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
@@ -172,6 +173,20 @@ var _ = Describe("RoleBaseline controller", func() {
 		ready := meta.FindStatusCondition(got.Status.Conditions, v1alpha1.ConditionReady)
 		Expect(ready.Reason).To(Equal(v1alpha1.ReasonInvalidSpec))
 		Expect(ready.Message).To(ContainSubstring("spec.scope.namespaceSelector"))
+		stalled := meta.FindStatusCondition(got.Status.Conditions, v1alpha1.ConditionStalled)
+		Expect(stalled).NotTo(BeNil())
+		Expect(stalled.Status).To(Equal(metav1.ConditionTrue))
+		Expect(stalled.Reason).To(Equal(v1alpha1.ReasonInvalidSpec))
+
+		By("fixing the spec ends the stall")
+		Expect(retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(rb), rb)).To(Succeed())
+			rb.Spec.Scope.NamespaceSelector.MatchExpressions[0].Operator = metav1.LabelSelectorOpExists
+			return k8sClient.Update(ctx, rb)
+		})).To(Succeed())
+		eventuallyStatus(rb.Name, func(st *v1alpha1.RoleBaselineStatus) bool {
+			return meta.IsStatusConditionTrue(st.Conditions, v1alpha1.ConditionReady) && meta.FindStatusCondition(st.Conditions, v1alpha1.ConditionStalled) == nil
+		})
 	})
 
 	It("marks an Enforce baseline with an aggregation selector it cannot parse not Ready, and writes nothing", func() {

@@ -12,6 +12,11 @@ const (
 	// ConditionEnforced, in Enforce mode only, is True when every revertible finding
 	// was reverted; False while reverts are held back, skipped or failing.
 	ConditionEnforced = "Enforced"
+	// ConditionStalled is True, with Flux's meaning, when the operator cannot make
+	// progress until someone acts: the spec cannot be used (reason InvalidSpec: change
+	// it) or an Enforce spec awaits approval (reason NotApproved: approve it). Absent
+	// otherwise; a transient failure is not a stall.
+	ConditionStalled = "Stalled"
 )
 
 // Reasons of the Ready condition. Events use the same words.

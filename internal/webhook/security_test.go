@@ -194,6 +194,9 @@ var _ = Describe("Security: the operator never writes for a baseline author what
 			g.Expect(c).NotTo(BeNil())
 			return c.Reason
 		}).Should(Equal(v1alpha1.ReasonNotApproved))
+		stalled := meta.FindStatusCondition(getBaseline(grab.Name).Status.Conditions, v1alpha1.ConditionStalled)
+		Expect(stalled).NotTo(BeNil())
+		Expect(stalled.Reason).To(Equal(v1alpha1.ReasonNotApproved))
 		Consistently(func() bool { return canGetSecrets(name) }, 2*time.Second).Should(BeFalse())
 		Expect(apierrors.IsNotFound(k8sClient.Get(ctx, client.ObjectKey{Name: name + "-secrets"}, &rbacv1.ClusterRole{}))).To(BeTrue())
 
@@ -273,4 +276,10 @@ func hasEvent(name, reason string) bool {
 		}
 	}
 	return false
+}
+
+func getBaseline(name string) *v1alpha1.RoleBaseline {
+	rb := &v1alpha1.RoleBaseline{}
+	Expect(k8sClient.Get(ctx, client.ObjectKey{Name: name}, rb)).To(Succeed())
+	return rb
 }
