@@ -88,7 +88,7 @@ bench: setup-envtest ## Run the engine, webhook and audit intake benchmarks and 
 RELIABILITY_REPORT ?= $(LOCALBIN)/reliability.md
 
 .PHONY: reliability
-reliability: setup-envtest $(LOCALBIN) ## Run the reliability suite at full size: faults, bursts and fights against the operator process (about 6 minutes; see docs/reliability.md).
+reliability: setup-envtest $(LOCALBIN) ## Run the reliability suite at full size: faults, bursts and fights against the operator process (about 10 minutes; see docs/reliability.md).
 	@assets="$$(SETUP_ENVTEST=$(SETUP_ENVTEST) ENVTEST_K8S_VERSION=$(ENVTEST_K8S_VERSION) hack/envtest/assets.sh)"; \
 	rm -f $(RELIABILITY_REPORT); \
 	KUBEBUILDER_ASSETS="$$assets" go test ./test/reliability/ -count=1 -timeout 60m -v -args -long -report $(RELIABILITY_REPORT); \
