@@ -99,6 +99,7 @@ type GuardrailRule struct {
 //
 // +kubebuilder:validation:XValidation:rule="(has(self.subjects) && size(self.subjects) > 0) || has(self.kind) || has(self.__namespace__) || has(self.name)",message="an exception must name subjects or an object (kind, namespace, name): an empty exception would disable the guardrail everywhere"
 // +kubebuilder:validation:XValidation:rule="!has(self.__namespace__) || !has(self.kind) || self.kind == 'Role' || self.kind == 'RoleBinding'",message="namespace applies only to kind Role or RoleBinding"
+// +kubebuilder:validation:XValidation:rule="!has(self.subjects) || self.subjects.all(s, s.kind != 'ServiceAccount' || (has(s.__namespace__) && size(s.__namespace__) > 0))",message="a ServiceAccount subject needs namespace"
 type GuardrailException struct {
 	// guardrails the exception applies to; empty means every guardrail.
 	// +listType=set

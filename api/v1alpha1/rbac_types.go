@@ -134,9 +134,10 @@ const (
 	SubjectServiceAccount SubjectKind = "ServiceAccount"
 )
 
-// Subject is an RBAC subject: a User, a Group, or a ServiceAccount.
+// Subject is an RBAC subject: a User, a Group, or a ServiceAccount. A ServiceAccount
+// of a RoleBinding may omit its namespace, which then is the binding's (as Kubernetes
+// reads it); everywhere else it needs one.
 //
-// +kubebuilder:validation:XValidation:rule="self.kind != 'ServiceAccount' || (has(self.__namespace__) && size(self.__namespace__) > 0)",message="a ServiceAccount subject needs namespace"
 // +kubebuilder:validation:XValidation:rule="self.kind != 'ServiceAccount' || !has(self.apiGroup) || size(self.apiGroup) == 0",message="a ServiceAccount subject has an empty apiGroup"
 // +kubebuilder:validation:XValidation:rule="self.kind == 'ServiceAccount' || (has(self.apiGroup) && self.apiGroup == 'rbac.authorization.k8s.io')",message="a User or Group subject needs apiGroup: rbac.authorization.k8s.io"
 // +kubebuilder:validation:XValidation:rule="self.kind == 'ServiceAccount' || !has(self.__namespace__) || size(self.__namespace__) == 0",message="only a ServiceAccount subject has a namespace"
@@ -179,6 +180,7 @@ type RoleRef struct {
 // roleRef to exactly these subjects.
 //
 // +kubebuilder:validation:XValidation:rule="self.kind == 'RoleBinding' || self.roleRef.kind == 'ClusterRole'",message="a ClusterRoleBinding can only reference a ClusterRole: set roleRef.kind to ClusterRole"
+// +kubebuilder:validation:XValidation:rule="self.kind == 'RoleBinding' || !has(self.subjects) || self.subjects.all(s, s.kind != 'ServiceAccount' || (has(s.__namespace__) && size(s.__namespace__) > 0))",message="a ServiceAccount subject of a ClusterRoleBinding needs namespace (only a RoleBinding's may omit it)"
 type DesiredBinding struct {
 	// kind is RoleBinding or ClusterRoleBinding.
 	// +required
@@ -204,6 +206,8 @@ type DesiredBinding struct {
 
 // SubjectCeiling is the most one subject may be granted through every binding in
 // scope together, directly or through its groups.
+//
+// +kubebuilder:validation:XValidation:rule="self.subject.kind != 'ServiceAccount' || (has(self.subject.__namespace__) && size(self.subject.__namespace__) > 0)",message="a ServiceAccount subject needs namespace"
 type SubjectCeiling struct {
 	// subject the ceiling applies to.
 	// +required

@@ -73,6 +73,12 @@ var _ = Describe("RoleBaseline validation", func() {
 		Expect(rb.Spec.Guardrails.Set).To(Equal(v1alpha1.GuardrailSetAll))
 	})
 
+	It("accepts a RoleBinding's ServiceAccount subject without namespace, as Kubernetes does", func() {
+		rb := validBaseline()
+		rb.Spec.Bindings[0].Subjects[1].Namespace = "" // the binding's namespace
+		Expect(k8sClient.Create(ctx, rb)).To(Succeed())
+	})
+
 	It("accepts every sample in config/samples", func() {
 		files, err := filepath.Glob(filepath.Join("..", "..", "config", "samples", "*.yaml"))
 		Expect(err).NotTo(HaveOccurred())
@@ -162,8 +168,14 @@ var _ = Describe("RoleBaseline validation", func() {
 			rb.Spec.Bindings = append(rb.Spec.Bindings, v1alpha1.DesiredBinding{Kind: v1alpha1.KindClusterRoleBinding, Name: "crb",
 				RoleRef: v1alpha1.RoleRef{Kind: v1alpha1.KindRole, Name: "reader"}})
 		}, "spec.bindings[1]", "a ClusterRoleBinding can only reference a ClusterRole: set roleRef.kind to ClusterRole"),
-		Entry("ServiceAccount subject without namespace", func(rb *v1alpha1.RoleBaseline) { rb.Spec.Bindings[0].Subjects[1].Namespace = "" },
-			"spec.bindings[0].subjects[1]", "a ServiceAccount subject needs namespace"),
+		Entry("ServiceAccount subject of a ClusterRoleBinding without namespace", func(rb *v1alpha1.RoleBaseline) {
+			rb.Spec.Scope.ClusterScoped = true
+			rb.Spec.Bindings[0].Kind, rb.Spec.Bindings[0].RoleRef.Kind = v1alpha1.KindClusterRoleBinding, v1alpha1.KindClusterRole
+			rb.Spec.Bindings[0].Subjects[1].Namespace = ""
+		}, "spec.bindings[0]", "a ServiceAccount subject of a ClusterRoleBinding needs namespace"),
+		Entry("ServiceAccount ceiling without namespace", func(rb *v1alpha1.RoleBaseline) {
+			rb.Spec.Subjects[0].Subject = v1alpha1.Subject{Kind: v1alpha1.SubjectServiceAccount, Name: "deployer"}
+		}, "spec.subjects[0]", "a ServiceAccount subject needs namespace"),
 		Entry("ServiceAccount subject with an apiGroup", func(rb *v1alpha1.RoleBaseline) { rb.Spec.Bindings[0].Subjects[1].APIGroup = v1alpha1.RBACGroup },
 			"spec.bindings[0].subjects[1]", "a ServiceAccount subject has an empty apiGroup"),
 		Entry("Group subject without apiGroup", func(rb *v1alpha1.RoleBaseline) { rb.Spec.Bindings[0].Subjects[0].APIGroup = "" },
