@@ -20,11 +20,11 @@ const approvalRecheck = 5 * time.Second
 // approved reports whether the baseline's current effects were approved at admission,
 // and whether that was learned just now (its reverts must then be planned afresh).
 // Without an approval store every baseline counts as approved.
-func (r *RoleBaselineReconciler) approved(ctx context.Context, rb *v1alpha1.RoleBaseline, es *enforceState) (ok, fresh bool, err error) {
+// hash is approval.EffectHash of rb's spec, computed when its state was loaded.
+func (r *RoleBaselineReconciler) approved(ctx context.Context, rb *v1alpha1.RoleBaseline, es *enforceState, hash string) (ok, fresh bool, err error) {
 	if r.Approvals == nil {
 		return true, false, nil
 	}
-	hash := approval.EffectHash(&rb.Spec)
 	if es.isApproved(hash) {
 		return true, false, nil
 	}
@@ -32,11 +32,11 @@ func (r *RoleBaselineReconciler) approved(ctx context.Context, rb *v1alpha1.Role
 	if err != nil {
 		return false, false, err
 	}
-	if !rec.Approves(rb) {
+	if !rec.Covers(rb.UID, hash) {
 		return false, false, nil
 	}
 	es.mu.Lock()
-	es.approvedHash, es.approvedBy = hash, rec.User
+	es.approvedHash = hash
 	es.mu.Unlock()
 	return true, true, nil
 }
@@ -49,7 +49,7 @@ func (es *enforceState) isApproved(hash string) bool {
 }
 
 // reportNotApproved sets Enforced=False/NotApproved and announces it once per spec.
-func (r *RoleBaselineReconciler) reportNotApproved(rb *v1alpha1.RoleBaseline, es *enforceState) {
+func (r *RoleBaselineReconciler) reportNotApproved(rb *v1alpha1.RoleBaseline, es *enforceState, hash string) {
 	msg := fmt.Sprintf("No admission review approved what generation %d asks the operator to write: the webhook was down, "+
 		"bypassed or failing open, or the baseline predates approvals. Drift is reported, nothing is reverted. "+
 		"Re-apply the baseline, or have someone allowed to make its writes approve it: "+
@@ -57,7 +57,6 @@ func (r *RoleBaselineReconciler) reportNotApproved(rb *v1alpha1.RoleBaseline, es
 	meta.SetStatusCondition(&rb.Status.Conditions, metav1.Condition{Type: v1alpha1.ConditionEnforced, Status: metav1.ConditionFalse,
 		Reason: v1alpha1.ReasonNotApproved, Message: note(msg), ObservedGeneration: rb.Generation})
 	setStalled(rb, v1alpha1.ReasonNotApproved, msg)
-	hash := approval.EffectHash(&rb.Spec)
 	es.mu.Lock()
 	announce := es.unapprovedAnnounced != hash
 	es.unapprovedAnnounced = hash
@@ -70,11 +69,10 @@ func (r *RoleBaselineReconciler) reportNotApproved(rb *v1alpha1.RoleBaseline, es
 // relaxedBy names who switched this baseline from Enforce to Audit or dry run, as the
 // webhook recorded it, and its last approver; "" when nobody did or no store is set.
 // It is read once per spec.
-func (r *RoleBaselineReconciler) relaxedBy(ctx context.Context, rb *v1alpha1.RoleBaseline, es *enforceState) (string, string, error) {
+func (r *RoleBaselineReconciler) relaxedBy(ctx context.Context, rb *v1alpha1.RoleBaseline, es *enforceState, hash string) (string, string, error) {
 	if r.Approvals == nil {
 		return "", "", nil
 	}
-	hash := approval.EffectHash(&rb.Spec)
 	es.mu.Lock()
 	if es.relaxedChecked == hash {
 		defer es.mu.Unlock()

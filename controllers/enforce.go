@@ -52,9 +52,9 @@ type enforceState struct {
 	eventsHeld int
 	// dryRunPlanned is touched only by the status reconcile.
 	dryRunPlanned map[string]bool
-	// approvedHash is the effect hash an admission approval covers (approval.go), and
-	// approvedBy its approver; unapprovedAnnounced is the hash last announced as not approved.
-	approvedHash, approvedBy, unapprovedAnnounced string
+	// approvedHash is the effect hash an admission approval covers (approval.go);
+	// unapprovedAnnounced is the hash last announced as not approved.
+	approvedHash, unapprovedAnnounced string
 	// relaxedBy and relaxedApprover are read from the approval for the spec hashed to relaxedChecked.
 	relaxedChecked, relaxedBy, relaxedApprover string
 }

@@ -275,7 +275,7 @@ func (r *RoleBaselineReconciler) reconcile(ctx context.Context, rb *v1alpha1.Rol
 	p := pass{result: ctrl.Result{RequeueAfter: requeue}, changedAt: changedAt}
 	switch {
 	case rb.Spec.Mode != v1alpha1.ModeEnforce:
-		by, approver, err := r.relaxedBy(ctx, rb, st.enforce)
+		by, approver, err := r.relaxedBy(ctx, rb, st.enforce, st.effectHash)
 		if err != nil {
 			return p, err
 		}
@@ -286,13 +286,13 @@ func (r *RoleBaselineReconciler) reconcile(ctx context.Context, rb *v1alpha1.Rol
 		})
 		r.reportDryRun(rb, st.enforce, actions)
 	default:
-		ok, fresh, err := r.approved(ctx, rb, st.enforce)
+		ok, fresh, err := r.approved(ctx, rb, st.enforce, st.effectHash)
 		if err != nil {
 			return p, err
 		}
 		if !ok {
 			// Degrade to Audit: a spec nobody entitled submitted is never enforced.
-			r.reportNotApproved(rb, st.enforce)
+			r.reportNotApproved(rb, st.enforce, st.effectHash)
 			p.result.RequeueAfter = min(p.result.RequeueAfter, approvalRecheck)
 			break
 		}

@@ -63,7 +63,13 @@ type Record struct {
 
 // Approves reports whether the record covers the spec rb has now.
 func (r *Record) Approves(rb *v1alpha1.RoleBaseline) bool {
-	return r != nil && r.UID == rb.UID && r.Hash == EffectHash(&rb.Spec)
+	return r.Covers(rb.UID, EffectHash(&rb.Spec))
+}
+
+// Covers reports whether the record approves effects hashed to hash for the baseline
+// with this UID, for callers that hashed the spec already.
+func (r *Record) Covers(uid types.UID, hash string) bool {
+	return r != nil && r.UID == uid && r.Hash == hash
 }
 
 // EffectHash hashes what decides the operator's writes for a baseline: mode, dry run,

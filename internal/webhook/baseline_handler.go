@@ -75,17 +75,18 @@ func (h *BaselineHandler) Handle(ctx context.Context, req admission.Request) adm
 			return admission.Errored(http.StatusBadRequest, err)
 		}
 	}
+	relaxing := relaxes(old, rb)
+	if rb.Spec.Mode != v1alpha1.ModeEnforce && !relaxing {
+		return admission.Allowed("") // Audit writes nothing: no approval to read or save
+	}
 	var rec *approval.Record
 	if h.Approvals != nil {
 		if rec, err = h.Approvals.Load(ctx, rb); err != nil {
 			return admission.Errored(http.StatusInternalServerError, err)
 		}
 	}
-	if relaxes(old, rb) {
+	if relaxing {
 		return h.relax(ctx, req, old, rb, rec)
-	}
-	if rb.Spec.Mode != v1alpha1.ModeEnforce {
-		return admission.Allowed("")
 	}
 	var (
 		baselines  v1alpha1.RoleBaselineList
@@ -102,7 +103,8 @@ func (h *BaselineHandler) Handle(ctx context.Context, req admission.Request) adm
 	}
 	// Judge the author when the writes change, or when no approval covers them yet (a
 	// baseline stored while the webhook was down, or touched by an admin to approve it).
-	if !effectChanged(old, rb) && (h.Approvals == nil || rec.Approves(rb)) {
+	hash := approval.EffectHash(&rb.Spec)
+	if !effectChanged(old, hash) && (h.Approvals == nil || rec.Covers(rb.UID, hash)) {
 		return admission.Allowed("")
 	}
 	maxReviews := h.MaxReviews
@@ -134,7 +136,7 @@ func (h *BaselineHandler) Handle(ctx context.Context, req admission.Request) adm
 			rb.Name, req.UserInfo.Username, reasons[0], more))
 	}
 	if h.Approvals != nil && !ptr.Deref(req.DryRun, false) {
-		r := approval.Record{UID: rb.UID, Hash: approval.EffectHash(&rb.Spec), User: req.UserInfo.Username,
+		r := approval.Record{UID: rb.UID, Hash: hash, User: req.UserInfo.Username,
 			Groups: req.UserInfo.Groups, Time: time.Now()}
 		if err := h.Approvals.Save(ctx, rb, r); err != nil {
 			return admission.Errored(http.StatusInternalServerError, fmt.Errorf("recording the approval of RoleBaseline %s: %w", rb.Name, err))
@@ -218,8 +220,9 @@ func conflict(rb baselineScope, all []v1alpha1.RoleBaseline, namespaces []corev1
 
 // effectChanged: a new Enforce baseline, a switch to Enforce, or a change of what an
 // Enforce baseline makes the operator write, or where.
-func effectChanged(old, rb *v1alpha1.RoleBaseline) bool {
-	return old == nil || old.Spec.Mode != v1alpha1.ModeEnforce || approval.EffectHash(&old.Spec) != approval.EffectHash(&rb.Spec)
+// hash is approval.EffectHash of the new spec.
+func effectChanged(old *v1alpha1.RoleBaseline, hash string) bool {
+	return old == nil || old.Spec.Mode != v1alpha1.ModeEnforce || approval.EffectHash(&old.Spec) != hash
 }
 
 // liveRules reads a role's rules from the cache.

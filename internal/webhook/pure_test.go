@@ -13,6 +13,7 @@ import (
 
 	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
 	"github.com/rbac-guardrails/rbac-guardrails/controllers"
+	"github.com/rbac-guardrails/rbac-guardrails/internal/approval"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/drift"
 )
 
@@ -234,7 +235,7 @@ func TestEffectChanged(t *testing.T) {
 			if tc.edit != nil {
 				tc.edit(rb)
 			}
-			if got := effectChanged(tc.old, rb); got != tc.want {
+			if got := effectChanged(tc.old, approval.EffectHash(&rb.Spec)); got != tc.want {
 				t.Errorf("effectChanged = %v, want %v", got, tc.want)
 			}
 		})
