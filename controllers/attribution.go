@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -20,11 +19,8 @@ import (
 	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/audit"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/drift"
+	"github.com/rbac-guardrails/rbac-guardrails/internal/text"
 )
-
-// ReasonChangeAttributed is the event reason when the audit event naming who changed
-// an object arrives after its finding was reported.
-const ReasonChangeAttributed = "ChangeAttributed"
 
 // maxAttributedEvents bounds ChangeAttributed events per reconcile.
 const maxAttributedEvents = 10
@@ -47,8 +43,9 @@ type AuditSources struct {
 	// onObject lists, per object with a finding in some status, those baselines.
 	onObject   map[drift.ObjectRef]map[string]bool
 	byBaseline map[string][]drift.ObjectRef
-	usage      drift.Usage
-	// applied is closed once the first usage data (loaded from the cluster) is applied.
+	// started is when the controller was set up; applied is closed once the first
+	// usage data (loaded from the cluster) is applied.
+	started     time.Time
 	applied     chan struct{}
 	appliedOnce sync.Once
 }
@@ -90,7 +87,7 @@ func (a *AuditSources) track(baseline string, findings []v1alpha1.Finding) {
 	}
 	refs := make([]drift.ObjectRef, 0, len(findings))
 	for i := range findings {
-		ref := objectRef(findings[i].Object)
+		ref := drift.RefFromAPI(findings[i].Object)
 		if a.onObject[ref] == nil {
 			a.onObject[ref] = map[string]bool{}
 		}
@@ -120,6 +117,7 @@ func (r *RoleBaselineReconciler) watchAudit(mgr ctrl.Manager, b *builder.Builder
 	if a.Usage == nil {
 		return nil
 	}
+	a.started = r.Now()
 	return mgr.Add(manager.RunnableFunc(r.usageLoop))
 }
 
@@ -152,7 +150,7 @@ func (r *RoleBaselineReconciler) attribute(ctx context.Context, rb *v1alpha1.Rol
 	announced := 0
 	for i := range rb.Status.Findings {
 		f := &rb.Status.Findings[i]
-		ref := objectRef(f.Object)
+		ref := drift.RefFromAPI(f.Object)
 		w, looked := known[ref]
 		if !looked {
 			w = r.whoChanged(ctx, ref)
@@ -161,7 +159,7 @@ func (r *RoleBaselineReconciler) attribute(ctx context.Context, rb *v1alpha1.Rol
 		p := old[keyOf(f)]
 		switch {
 		case w != nil:
-			f.ChangedBy = truncate(w.Who(), 512)
+			f.ChangedBy = text.Truncate(w.Who(), 512)
 			f.ChangedAt = &metav1.Time{Time: w.Time.Truncate(time.Second)}
 		case p != nil:
 			f.ChangedBy, f.ChangedAt = p.ChangedBy, p.ChangedAt
@@ -170,9 +168,9 @@ func (r *RoleBaselineReconciler) attribute(ctx context.Context, rb *v1alpha1.Rol
 			f.Type != v1alpha1.FindingUnusedPermission {
 			announced++
 			msg := fmt.Sprintf("%s on %s: changed by %s", f.Type, ref, attributionText(f))
-			r.Recorder.Eventf(rb, nil, corev1.EventTypeNormal, ReasonChangeAttributed, "Attribute", "%s", note(msg))
+			r.Recorder.Eventf(rb, nil, corev1.EventTypeNormal, v1alpha1.ReasonChangeAttributed, "Attribute", "%s", text.Note(msg))
 			if obj := r.cachedObject(ctx, ref); obj != nil {
-				r.Recorder.Eventf(obj, rb, corev1.EventTypeNormal, ReasonChangeAttributed, "Attribute", "%s", note("RoleBaseline "+rb.Name+": "+msg))
+				r.Recorder.Eventf(obj, rb, corev1.EventTypeNormal, v1alpha1.ReasonChangeAttributed, "Attribute", "%s", text.Note("RoleBaseline "+rb.Name+": "+msg))
 			}
 		}
 	}
@@ -195,16 +193,4 @@ func attributionText(f *v1alpha1.Finding) string {
 		return f.ChangedBy
 	}
 	return f.ChangedBy + " at " + f.ChangedAt.UTC().Format(time.RFC3339)
-}
-
-// truncate cuts s to at most n bytes on a rune boundary.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	cut := n
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut]
 }

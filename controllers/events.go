@@ -4,17 +4,16 @@ import (
 	"context"
 	"fmt"
 	"time"
-	"unicode/utf8"
 
 	"golang.org/x/time/rate"
 
 	corev1 "k8s.io/api/core/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/drift"
+	"github.com/rbac-guardrails/rbac-guardrails/internal/enforce"
+	"github.com/rbac-guardrails/rbac-guardrails/internal/text"
 )
 
 // Event budget per baseline: a burst of eventBurst findings reported one by one, then
@@ -25,17 +24,6 @@ const (
 	eventEvery = 10 * time.Second
 )
 
-// Event reasons that are not condition reasons.
-const (
-	// ReasonDriftResolved: findings reported before are gone.
-	ReasonDriftResolved = "DriftResolved"
-	// ReasonMoreFindings: findings changed faster than the event budget reports one by one.
-	ReasonMoreFindings = "MoreFindings"
-)
-
-// maxNote keeps event notes within the events API's 1 kB limit.
-const maxNote = 1000
-
 func newEventBudget() *rate.Limiter { return rate.NewLimiter(rate.Every(eventEvery), eventBurst) }
 
 // emitEvents reports what changed since the findings last written: each fresh finding
@@ -43,7 +31,7 @@ func newEventBudget() *rate.Limiter { return rate.NewLimiter(rate.Every(eventEve
 // baseline's event budget. Nothing changed, nothing emitted, so a resync or a restart
 // makes no noise. It returns how long to wait before a held-back summary can be
 // emitted, or 0.
-func (r *RoleBaselineReconciler) emitEvents(ctx context.Context, rb *v1alpha1.RoleBaseline, st *baselineState,
+func (r *RoleBaselineReconciler) emitEvents(ctx context.Context, rb *v1alpha1.RoleBaseline, st *memory,
 	fresh []drift.Finding, resolved []findingKey) time.Duration {
 	// Once findings are being held back, the next token goes to their summary.
 	allow := func() bool { return st.suppressed == 0 && st.budget.Allow() }
@@ -61,9 +49,9 @@ func (r *RoleBaselineReconciler) emitEvents(ctx context.Context, rb *v1alpha1.Ro
 			reason = v1alpha1.ReasonGuardrailViolated
 		}
 		by := byWhom(rb, f)
-		r.Recorder.Eventf(rb, nil, corev1.EventTypeWarning, reason, "Evaluate", "%s", note(fmt.Sprintf("%s: %s%s", f.Object, f.Message(), by)))
+		r.Recorder.Eventf(rb, nil, corev1.EventTypeWarning, reason, "Evaluate", "%s", text.Note(fmt.Sprintf("%s: %s%s", f.Object, f.Message(), by)))
 		if obj := r.cachedObject(ctx, f.Object); obj != nil {
-			r.Recorder.Eventf(obj, rb, corev1.EventTypeWarning, reason, "Evaluate", "%s", note(fmt.Sprintf("RoleBaseline %s: %s%s", rb.Name, f.Message(), by)))
+			r.Recorder.Eventf(obj, rb, corev1.EventTypeWarning, reason, "Evaluate", "%s", text.Note(fmt.Sprintf("RoleBaseline %s: %s%s", rb.Name, f.Message(), by)))
 		}
 	}
 
@@ -76,14 +64,14 @@ func (r *RoleBaselineReconciler) emitEvents(ctx context.Context, rb *v1alpha1.Ro
 			continue
 		}
 		msg := fmt.Sprintf("%s on %s resolved", k.typ, k.object)
-		r.Recorder.Eventf(rb, nil, corev1.EventTypeNormal, ReasonDriftResolved, "Evaluate", "%s", note(msg))
+		r.Recorder.Eventf(rb, nil, corev1.EventTypeNormal, v1alpha1.ReasonDriftResolved, "Evaluate", "%s", text.Note(msg))
 		if obj := r.cachedObject(ctx, k.object); obj != nil {
-			r.Recorder.Eventf(obj, rb, corev1.EventTypeNormal, ReasonDriftResolved, "Evaluate", "%s", note("RoleBaseline "+rb.Name+": "+msg))
+			r.Recorder.Eventf(obj, rb, corev1.EventTypeNormal, v1alpha1.ReasonDriftResolved, "Evaluate", "%s", text.Note("RoleBaseline "+rb.Name+": "+msg))
 		}
 	}
 
 	if st.suppressed > 0 && st.budget.Allow() {
-		r.Recorder.Eventf(rb, nil, corev1.EventTypeWarning, ReasonMoreFindings, "Evaluate",
+		r.Recorder.Eventf(rb, nil, corev1.EventTypeWarning, v1alpha1.ReasonMoreFindings, "Evaluate",
 			"%d finding changes not reported one by one; now %d drift(s), %d violation(s): see status.findings and status.counts",
 			st.suppressed, rb.Status.Counts.Drifts, rb.Status.Counts.Violations)
 		st.suppressed = 0
@@ -96,37 +84,9 @@ func (r *RoleBaselineReconciler) emitEvents(ctx context.Context, rb *v1alpha1.Ro
 	return next.Delay()
 }
 
-// cachedObject reads an RBAC object from the cache with opts; nil when it does not
-// exist. Events regarding it then carry its UID and show in kubectl describe.
-func (r *RoleBaselineReconciler) cachedObject(ctx context.Context, ref drift.ObjectRef, opts ...client.GetOption) client.Object {
-	var obj client.Object
-	switch ref.Kind {
-	case drift.KindRole:
-		obj = &rbacv1.Role{}
-	case drift.KindClusterRole:
-		obj = &rbacv1.ClusterRole{}
-	case drift.KindRoleBinding:
-		obj = &rbacv1.RoleBinding{}
-	case drift.KindClusterRoleBinding:
-		obj = &rbacv1.ClusterRoleBinding{}
-	default:
-		return nil
-	}
-	if err := r.Get(ctx, types.NamespacedName{Namespace: ref.Namespace, Name: ref.Name}, obj, opts...); err != nil {
-		return nil
-	}
-	return obj
-}
-
-func note(s string) string {
-	if len(s) <= maxNote {
-		return s
-	}
-	cut := maxNote - 3
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "..."
+// cachedObject reads an RBAC object from the cache; nil when it does not exist.
+func (r *RoleBaselineReconciler) cachedObject(ctx context.Context, ref drift.ObjectRef) client.Object {
+	return enforce.Cached(ctx, r.Client, ref)
 }
 
 func compareKeys(a, b findingKey) int {

@@ -4,16 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -24,23 +21,20 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
-	"github.com/rbac-guardrails/rbac-guardrails/internal/approval"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/drift"
-	"github.com/rbac-guardrails/rbac-guardrails/internal/revert"
+	"github.com/rbac-guardrails/rbac-guardrails/internal/enforce"
+	"github.com/rbac-guardrails/rbac-guardrails/internal/registry"
+	"github.com/rbac-guardrails/rbac-guardrails/internal/text"
 )
 
 // RoleBaselineReconciler reports the drift of the live RBAC from each RoleBaseline in
-// its status, in events and in metrics.
+// its status, in events and in metrics. It reads the registry's evaluators and the
+// Enforcer's outcomes and is the only writer of status.
 type RoleBaselineReconciler struct {
 	client.Client
-	// APIReader reads uncached: journal entries are listed without caching ConfigMaps.
-	APIReader client.Reader
-	Recorder  events.EventRecorder
-	// JournalNamespace holds the journal ConfigMaps of Enforce mode.
-	JournalNamespace string
-	// ResyncPeriod is how often a baseline is re-evaluated from a fresh snapshot as a
-	// safety net; watch events keep it current in between. Jittered by 10%.
-	ResyncPeriod time.Duration
+	Recorder events.EventRecorder
+	Registry *registry.Registry
+	Enforcer *enforce.Enforcer
 	// StatusFindings caps status.findings, the most severe first (0: DefaultStatusFindings,
 	// at most MaxStatusFindings); status.findingsOmitted counts the rest.
 	StatusFindings int
@@ -49,73 +43,15 @@ type RoleBaselineReconciler struct {
 	// Audit, when set, names who changed the objects of findings and supplies usage
 	// data for UnusedPermission findings (attribution.go, usage.go).
 	Audit *AuditSources
-	// Throttle is the operator-wide revert budget (nil: DefaultRevertQPS).
-	Throttle *revert.Throttle
-	// ControllerFieldManagers are the field managers taken for other controllers when
-	// the audit log does not name the writer: only those are backed off from in a fight.
-	// nil means DefaultControllerFieldManagers; an empty slice names none.
-	ControllerFieldManagers []string
 
-	// Approvals, when set, must approve an Enforce baseline's effects before the
-	// operator writes anything for it (the admission webhook records them).
-	Approvals *approval.Store
-
-	// revertClient writes reverts and journal entries as revert.FieldManager.
-	revertClient client.Client
-
-	hub      *hub
-	reverter *reverter
-	// written remembers the status last written for each baseline: the informer cache
-	// can lag behind the operator's own status patches, and a status computed against a
-	// stale copy would be judged unchanged and never written.
-	written writtenStatuses
+	memory memories
 }
 
-// writtenStatuses is the status each baseline had after the operator's last write,
-// keyed by name and checked by UID (a recreated baseline starts afresh). The operator
-// is the only writer of status (one leader), so this is what the server holds.
-type writtenStatuses struct {
-	mu sync.Mutex
-	m  map[string]writtenStatus
-}
-
-type writtenStatus struct {
-	uid    types.UID
-	status *v1alpha1.RoleBaselineStatus
-}
-
-func (w *writtenStatuses) get(rb *v1alpha1.RoleBaseline) *v1alpha1.RoleBaselineStatus {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if ws, ok := w.m[rb.Name]; ok && ws.uid == rb.UID {
-		return ws.status.DeepCopy()
-	}
-	return nil
-}
-
-func (w *writtenStatuses) set(rb *v1alpha1.RoleBaseline) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.m == nil {
-		w.m = map[string]writtenStatus{}
-	}
-	w.m[rb.Name] = writtenStatus{uid: rb.UID, status: rb.Status.DeepCopy()}
-}
-
-func (w *writtenStatuses) forget(name string) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	delete(w.m, name)
-}
-
-// SetupWithManager registers the controller: RoleBaselines are reconciled on spec
-// changes, and RBAC objects and Namespaces are fed to the baselines they concern.
+// SetupWithManager registers the controller: RoleBaselines are reconciled when they
+// appear, go, or change spec, and whenever the registry or the Enforcer has news.
 func (r *RoleBaselineReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Now == nil {
 		r.Now = time.Now
-	}
-	if r.ResyncPeriod <= 0 {
-		r.ResyncPeriod = 10 * time.Minute
 	}
 	if r.StatusFindings <= 0 {
 		r.StatusFindings = DefaultStatusFindings
@@ -123,29 +59,13 @@ func (r *RoleBaselineReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.StatusFindings > MaxStatusFindings {
 		return fmt.Errorf("status findings limit %d is above the CRD's maximum of %d", r.StatusFindings, MaxStatusFindings)
 	}
-	if r.ControllerFieldManagers == nil {
-		r.ControllerFieldManagers = DefaultControllerFieldManagers
-	}
-	if r.Throttle == nil {
-		r.Throttle = revert.NewThrottle(DefaultRevertQPS, DefaultRevertBurst)
-	}
-	r.revertClient = client.WithFieldOwner(r.Client, revert.FieldManager)
-	r.reverter = newReverter(r, mgr.GetLogger().WithName("revert"), r.Throttle)
-	observeThrottle(r.Throttle)
-	if err := mgr.Add(r.reverter); err != nil {
-		return err
-	}
-	r.hub = newHub(r.reverter.changed, r.namespaceObjects(mgr))
-	h := r.hub.eventHandler(r.Now)
 	b := ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.RoleBaseline{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
-		Watches(&rbacv1.Role{}, h).
-		Watches(&rbacv1.ClusterRole{}, h).
-		Watches(&rbacv1.RoleBinding{}, h).
-		Watches(&rbacv1.ClusterRoleBinding{}, h).
-		Watches(&corev1.Namespace{}, h, builder.WithPredicates(labelsOrLifecycleChanged{})).
-		// The revert workers ask for their results to be reported.
-		WatchesRawSource(source.Channel(r.reverter.notify, &handler.EnqueueRequestForObject{})).
+		WatchesRawSource(registry.Source(r.Registry, func(c registry.Change) []reconcile.Request {
+			return []reconcile.Request{{NamespacedName: types.NamespacedName{Name: c.Baseline}}}
+		})).
+		// The Enforce controller asks for its results to be reported.
+		WatchesRawSource(source.Channel(r.Enforcer.Results(), &handler.EnqueueRequestForObject{})).
 		Named("rolebaseline")
 	if err := r.watchAudit(mgr, b); err != nil {
 		return err
@@ -153,167 +73,149 @@ func (r *RoleBaselineReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return b.Complete(r)
 }
 
-// Reconcile evaluates one baseline and writes its status once.
-func (r *RoleBaselineReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+// Reconcile writes one baseline's status once, from a deferred patch: whatever the
+// pass computed is written even when it ends in an error, and a failed write changes
+// no memory, so the retry recomputes and writes the same.
+func (r *RoleBaselineReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.Result, err error) {
 	log := ctrl.LoggerFrom(ctx)
 	reconcilesTotal.WithLabelValues(req.Name).Inc()
 
 	rb := &v1alpha1.RoleBaseline{}
 	if err := r.Get(ctx, req.NamespacedName, rb); err != nil {
 		if apierrors.IsNotFound(err) {
-			if st := r.hub.get(req.Name); st != nil && r.Approvals != nil {
-				if err := r.Approvals.Delete(ctx, st.baseline.UID); err != nil {
-					log.Error(err, "Deleting the approval of a deleted baseline; it is keyed by UID and harmless")
-				}
-			}
-			r.hub.remove(req.Name)
-			r.written.forget(req.Name)
-			forgetBaseline(req.Name)
-			log.V(1).Info("Baseline deleted; forgot its state")
+			r.forget(ctx, req.Name)
 			return ctrl.Result{}, nil
 		}
 		return ctrl.Result{}, err
 	}
-	if wait := r.hub.holdStatus(rb, r.Now()); wait > 0 {
+	entry := r.Registry.Get(rb.Name)
+	if !entry.Current(rb) {
+		return ctrl.Result{}, nil // the registry announces the load of this generation
+	}
+	mem := r.memory.of(rb)
+	if wait := mem.hold(rb, r.Now()); wait > 0 {
 		return ctrl.Result{RequeueAfter: wait}, nil
 	}
-	if known := r.written.get(rb); known != nil {
-		rb.Status = *known
+	if wait := r.awaitUsage(); wait > 0 {
+		return ctrl.Result{RequeueAfter: wait}, nil
+	}
+	if mem.written != nil {
+		rb.Status = *mem.written.DeepCopy() // the cache may lag behind the last write
 	}
 	before := rb.DeepCopy()
-
-	p, err := r.reconcile(ctx, rb)
-
-	if statusChanged(&before.Status, &rb.Status) {
+	defer func() {
+		if !statusChanged(&before.Status, &rb.Status) {
+			mem.observed(r.Now())
+			return
+		}
 		now := metav1.NewTime(r.Now())
 		rb.Status.LastEvaluationTime = &now
 		if perr := r.Status().Patch(ctx, rb, client.MergeFrom(before)); perr != nil {
-			r.hub.unobserved(rb.Name, p.changedAt)
-			if p.enforce != nil {
-				p.enforce.unreport(p.journal)
-			}
-			return ctrl.Result{}, errors.Join(err, perr)
+			err = errors.Join(err, perr)
+			return
 		}
-		r.written.set(rb)
-		r.hub.statusWritten(rb.Name, now.Time)
+		mem.wrote(&rb.Status, now.Time)
 		log.V(1).Info("Status updated", "drifts", rb.Status.Counts.Drifts, "violations", rb.Status.Counts.Violations)
-	}
-	if !p.changedAt.IsZero() {
-		detectionSeconds.Observe(r.Now().Sub(p.changedAt).Seconds())
-	}
-	return p.result, err
+	}()
+	return r.reconcile(ctx, rb, entry, mem)
 }
 
-// pass is what one reconcile did, for the status write that follows it.
-type pass struct {
-	result ctrl.Result
-	// changedAt is when the oldest change it reflects was observed (zero when none).
-	changedAt time.Time
-	// journal are revert records it moved into status, and enforce their owner.
-	journal []v1alpha1.JournalRecord
-	enforce *enforceState
+// forget drops what is remembered of a deleted baseline.
+func (r *RoleBaselineReconciler) forget(ctx context.Context, name string) {
+	if uid, ok := r.memory.forget(name); ok && r.Enforcer.Approvals != nil {
+		if err := r.Enforcer.Approvals.Delete(ctx, uid); err != nil {
+			ctrl.LoggerFrom(ctx).Error(err, "Deleting the approval of a deleted baseline; it is keyed by UID and harmless")
+		}
+	}
+	r.Enforcer.Forget(name)
+	forgetBaseline(name)
+	ctrl.LoggerFrom(ctx).V(1).Info("Baseline deleted; forgot its state")
 }
 
-// reconcile refreshes the baseline's evaluator when needed and fills rb.Status.
-func (r *RoleBaselineReconciler) reconcile(ctx context.Context, rb *v1alpha1.RoleBaseline) (pass, error) {
+// reconcile fills rb.Status from the baseline's evaluator and the Enforcer's outcomes.
+func (r *RoleBaselineReconciler) reconcile(ctx context.Context, rb *v1alpha1.RoleBaseline, entry *registry.Entry, mem *memory) (ctrl.Result, error) {
 	now := r.Now()
-	st := r.hub.get(rb.Name)
-	loaded := false
-	if st == nil || st.baseline.UID != rb.UID || st.baseline.Generation != rb.Generation || now.Sub(st.loadedAt) >= r.ResyncPeriod {
-		eval, err := drift.NewEvaluator(&rb.Spec, r.usage(ctx))
-		if err != nil {
-			r.setNotReady(rb, v1alpha1.ReasonInvalidSpec, err.Error())
-			r.Recorder.Eventf(rb, nil, corev1.EventTypeWarning, v1alpha1.ReasonInvalidSpec, "Evaluate", "%s", err.Error())
-			return pass{}, reconcile.TerminalError(err)
+	if entry.Err != nil {
+		if entry.Stale {
+			r.setNotReady(rb, v1alpha1.ReasonEvaluationFailed, "Reading the live RBAC: "+entry.Err.Error())
+			return ctrl.Result{}, nil // the registry retries the load and announces it
 		}
-		start := time.Now()
-		st, err = r.hub.load(rb, eval, func() (*drift.Snapshot, error) { return r.snapshot(ctx) }, now)
-		if err != nil {
-			r.setNotReady(rb, v1alpha1.ReasonEvaluationFailed, "Reading the live RBAC: "+err.Error())
-			return pass{}, err
+		if c := meta.FindStatusCondition(rb.Status.Conditions, v1alpha1.ConditionReady); c == nil ||
+			c.Reason != v1alpha1.ReasonInvalidSpec || c.ObservedGeneration != rb.Generation {
+			r.Recorder.Eventf(rb, nil, corev1.EventTypeWarning, v1alpha1.ReasonInvalidSpec, "Evaluate", "%s", entry.Err.Error())
 		}
-		evaluationSeconds.WithLabelValues("full").Observe(time.Since(start).Seconds())
-		loaded = true
+		r.setNotReady(rb, v1alpha1.ReasonInvalidSpec, entry.Err.Error())
+		return ctrl.Result{}, nil
 	}
 
-	st.mu.Lock()
-	top, omitted := st.eval.Top(r.StatusFindings)
-	counts := st.eval.Counts()
-	changedAt := st.changedAt
-	st.changedAt = time.Time{}
 	var (
+		top      []v1alpha1.Finding
+		omitted  int32
+		counts   v1alpha1.FindingCounts
 		fresh    []drift.Finding
 		resolved []findingKey
 		all      []drift.Finding // only when needed: it copies every finding
 	)
-	if added, removed, full := st.eval.Changes(); full || !st.seeded {
-		all = st.eval.Findings()
-		prior := st.reported.times()
-		if !st.seeded {
-			prior, st.seeded = seedReported(&rb.Status, all, counts), true
+	entry.Read(func(ev *drift.Evaluator) {
+		top, omitted = ev.Top(r.StatusFindings)
+		counts = ev.Counts()
+		added, removed, full, since := entry.TakeChanges(ev)
+		mem.changed(since)
+		if full || !mem.seeded {
+			all = ev.Findings()
+			prior := mem.reported.times()
+			if !mem.seeded {
+				prior, mem.seeded = seedReported(&rb.Status, all, counts), true
+			}
+			mem.reported, fresh, resolved = rebuild(prior, all, now)
+		} else {
+			fresh, resolved = mem.reported.apply(added, removed, now)
 		}
-		st.reported, fresh, resolved = rebuild(prior, all, now)
-	} else {
-		fresh, resolved = st.reported.apply(added, removed, now)
-	}
-	if rb.Spec.Mode == v1alpha1.ModeEnforce && rb.Spec.Enforcement.DryRun && all == nil {
-		all = st.eval.Findings()
-	}
+		if rb.Spec.Mode == v1alpha1.ModeEnforce && rb.Spec.Enforcement.DryRun && all == nil {
+			all = ev.Findings()
+		}
+	})
 	prev := rb.Status.Findings
-	rb.Status = desiredStatus(rb, top, omitted, counts, st.reported.firstSeen, now)
+	rb.Status = desiredStatus(rb, top, omitted, counts, mem.reported.firstSeen, now)
 	meta.RemoveStatusCondition(&rb.Status.Conditions, v1alpha1.ConditionStalled) // evaluated: progressing
 	r.attribute(ctx, rb, prev)
-	summaryIn := r.emitEvents(ctx, rb, st, fresh, resolved)
-	st.mu.Unlock()
-
+	summaryIn := r.emitEvents(ctx, rb, mem, fresh, resolved)
 	recordFindings(rb.Name, counts)
 
-	requeue := wait.Jitter(r.ResyncPeriod, 0.1)
+	var res ctrl.Result
 	if summaryIn > 0 {
-		requeue = min(requeue, summaryIn)
+		res.RequeueAfter = summaryIn
 	}
-	p := pass{result: ctrl.Result{RequeueAfter: requeue}, changedAt: changedAt}
+	es := r.Enforcer.State(rb)
 	switch {
 	case rb.Spec.Mode != v1alpha1.ModeEnforce:
-		by, approver, err := r.relaxedBy(ctx, rb, st.enforce, st.effectHash)
-		if err != nil {
-			return p, err
-		}
-		reportRelaxed(rb, by, approver)
+		return res, r.Enforcer.ReportRelaxed(ctx, rb, es, entry.EffectHash)
 	case rb.Spec.Enforcement.DryRun:
-		actions, _ := revert.Plan(&rb.Spec, all, func(ref drift.ObjectRef) client.Object {
-			return r.cachedObject(ctx, ref, client.UnsafeDisableDeepCopy)
-		})
-		r.reportDryRun(rb, st.enforce, actions)
+		r.Enforcer.ReportDryRun(ctx, rb, es, all)
 	default:
-		ok, fresh, err := r.approved(ctx, rb, st.enforce, st.effectHash)
+		ok, _, err := r.Enforcer.Approved(ctx, rb, es, entry.EffectHash)
 		if err != nil {
-			return p, err
+			return res, err
 		}
 		if !ok {
 			// Degrade to Audit: a spec nobody entitled submitted is never enforced.
-			r.reportNotApproved(rb, st.enforce, st.effectHash)
-			p.result.RequeueAfter = min(p.result.RequeueAfter, approvalRecheck)
+			r.Enforcer.ReportNotApproved(rb, es, entry.EffectHash)
+			res.RequeueAfter = minPositive(res.RequeueAfter, enforce.ApprovalRecheck)
 			break
 		}
-		// The revert workers act on watch events; a fresh load or approval replans everything.
-		if loaded || fresh {
-			r.reverter.queue.Add(revertItem{baseline: rb.Name})
-		}
-		p.journal, p.enforce = st.enforce.report(rb, now), st.enforce
-		if end := st.enforce.fightsEndIn(now); end > 0 {
-			// Clear RevertLoopDetected once the fight has been quiet for a window.
-			p.result.RequeueAfter = min(p.result.RequeueAfter, end)
-		}
+		es.Report(rb, now)
+		// Clear RevertLoopDetected once the fight has been quiet for a window.
+		res.RequeueAfter = minPositive(res.RequeueAfter, es.FightsEndIn(now))
 	}
-	return p, nil
+	return res, nil
 }
 
 func (r *RoleBaselineReconciler) setNotReady(rb *v1alpha1.RoleBaseline, reason, msg string) {
 	meta.SetStatusCondition(&rb.Status.Conditions, metav1.Condition{Type: v1alpha1.ConditionReady, Status: metav1.ConditionFalse,
-		Reason: reason, Message: msg, ObservedGeneration: rb.Generation})
+		Reason: reason, Message: text.Note(msg), ObservedGeneration: rb.Generation})
 	if reason == v1alpha1.ReasonInvalidSpec {
-		setStalled(rb, reason, "The spec cannot be used until it is changed: "+msg)
+		meta.SetStatusCondition(&rb.Status.Conditions, metav1.Condition{Type: v1alpha1.ConditionStalled, Status: metav1.ConditionTrue,
+			Reason: reason, Message: text.Note("The spec cannot be used until it is changed: " + msg), ObservedGeneration: rb.Generation})
 	} else {
 		meta.RemoveStatusCondition(&rb.Status.Conditions, v1alpha1.ConditionStalled)
 	}
@@ -322,51 +224,9 @@ func (r *RoleBaselineReconciler) setNotReady(rb *v1alpha1.RoleBaseline, reason, 
 	rb.Status.ObservedGeneration = rb.Generation
 }
 
-func setStalled(rb *v1alpha1.RoleBaseline, reason, msg string) {
-	meta.SetStatusCondition(&rb.Status.Conditions, metav1.Condition{Type: v1alpha1.ConditionStalled, Status: metav1.ConditionTrue,
-		Reason: reason, Message: note(msg), ObservedGeneration: rb.Generation})
-}
-
-// namespaceObjects lists a namespace's Roles and RoleBindings from the cache, without
-// deep copies (the engine only reads them).
-func (r *RoleBaselineReconciler) namespaceObjects(mgr ctrl.Manager) func(ns string) []client.Object {
-	log := mgr.GetLogger().WithName("hub")
-	return func(ns string) []client.Object {
-		ctx := context.Background()
-		var roles rbacv1.RoleList
-		var rbs rbacv1.RoleBindingList
-		if err := r.List(ctx, &roles, client.InNamespace(ns), client.UnsafeDisableDeepCopy); err != nil {
-			log.Error(err, "Listing the Roles of a newly selected namespace; the next resync adds them", "namespace", ns)
-		}
-		if err := r.List(ctx, &rbs, client.InNamespace(ns), client.UnsafeDisableDeepCopy); err != nil {
-			log.Error(err, "Listing the RoleBindings of a newly selected namespace; the next resync adds them", "namespace", ns)
-		}
-		out := make([]client.Object, 0, len(roles.Items)+len(rbs.Items))
-		for i := range roles.Items {
-			out = append(out, &roles.Items[i])
-		}
-		for i := range rbs.Items {
-			out = append(out, &rbs.Items[i])
-		}
-		return out
+func minPositive(a, b time.Duration) time.Duration {
+	if a <= 0 || (b > 0 && b < a) {
+		return b
 	}
-}
-
-// snapshot lists the live RBAC and Namespaces from the informer cache without deep
-// copies: the engine only reads them and cache objects are never modified.
-func (r *RoleBaselineReconciler) snapshot(ctx context.Context) (*drift.Snapshot, error) {
-	var (
-		roles  rbacv1.RoleList
-		croles rbacv1.ClusterRoleList
-		rbs    rbacv1.RoleBindingList
-		crbs   rbacv1.ClusterRoleBindingList
-		nss    corev1.NamespaceList
-	)
-	for _, l := range []client.ObjectList{&roles, &croles, &rbs, &crbs, &nss} {
-		if err := r.List(ctx, l, client.UnsafeDisableDeepCopy); err != nil {
-			return nil, err
-		}
-	}
-	return &drift.Snapshot{Roles: roles.Items, ClusterRoles: croles.Items, RoleBindings: rbs.Items,
-		ClusterRoleBindings: crbs.Items, Namespaces: nss.Items}, nil
+	return a
 }

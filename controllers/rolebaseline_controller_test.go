@@ -1,4 +1,4 @@
-package controllers
+package controllers_test
 
 import (
 	"fmt"
@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
+	"github.com/rbac-guardrails/rbac-guardrails/controllers"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/drift"
 )
 
@@ -133,7 +134,7 @@ var _ = Describe("RoleBaseline controller", func() {
 		Expect(k8sClient.Delete(ctx, newRole(ns, "sneaky"))).To(Succeed())
 		eventuallyStatus(rb.Name, inSync)
 		Eventually(func() map[string]int { return eventsAbout("RoleBaseline", "", rb.Name) }).Should(
-			HaveKey(ReasonDriftResolved))
+			HaveKey(v1alpha1.ReasonDriftResolved))
 	})
 
 	It("reports a ServiceAccount granted beyond its ceiling, naming the granting binding", func() {
@@ -233,16 +234,16 @@ var _ = Describe("RoleBaseline controller", func() {
 		other := createNamespace(nil)
 		// Let the reconciles caused by setting up settle.
 		time.Sleep(500 * time.Millisecond)
-		before := testutil.ToFloat64(reconcilesTotal.WithLabelValues(rb.Name))
+		before := testutil.ToFloat64(controllers.ReconcilesTotal.WithLabelValues(rb.Name))
 
 		Expect(k8sClient.Create(ctx, newRole(other, "elsewhere", readSecrets))).To(Succeed())
 		Expect(k8sClient.Create(ctx, newRoleBinding(other, "elsewhere", "elsewhere", group("devs")))).To(Succeed())
-		Consistently(func() float64 { return testutil.ToFloat64(reconcilesTotal.WithLabelValues(rb.Name)) },
+		Consistently(func() float64 { return testutil.ToFloat64(controllers.ReconcilesTotal.WithLabelValues(rb.Name)) },
 			2*time.Second, 100*time.Millisecond).Should(Equal(before))
 
 		By("while a change in scope does reconcile it")
 		Expect(k8sClient.Create(ctx, newRole(ns, "inside", readPods))).To(Succeed())
-		Eventually(func() float64 { return testutil.ToFloat64(reconcilesTotal.WithLabelValues(rb.Name)) }).Should(BeNumerically(">", before))
+		Eventually(func() float64 { return testutil.ToFloat64(controllers.ReconcilesTotal.WithLabelValues(rb.Name)) }).Should(BeNumerically(">", before))
 		eventuallyStatus(rb.Name, hasFinding(v1alpha1.FindingUnexpected, "Role", ns, "inside"))
 	})
 
@@ -257,14 +258,14 @@ var _ = Describe("RoleBaseline controller", func() {
 		const n = 5000
 		createRoles(ns, n, readPods)
 		got := eventuallyStatus(rb.Name, func(st *v1alpha1.RoleBaselineStatus) bool { return st.Counts.Drifts == n })
-		Expect(got.Status.Findings).To(HaveLen(DefaultStatusFindings))
-		Expect(got.Status.FindingsOmitted).To(BeEquivalentTo(n - DefaultStatusFindings))
+		Expect(got.Status.Findings).To(HaveLen(controllers.DefaultStatusFindings))
+		Expect(got.Status.FindingsOmitted).To(BeEquivalentTo(n - controllers.DefaultStatusFindings))
 		Expect(got.Status.Counts.ByType[v1alpha1.FindingUnexpected]).To(BeEquivalentTo(n))
 
 		By("emitting a bounded number of events for the mass change")
 		events := eventsAbout("RoleBaseline", "", rb.Name)
-		Expect(events[v1alpha1.ReasonDriftDetected]).To(BeNumerically("<=", eventBurst+5))
-		Eventually(func() map[string]int { return eventsAbout("RoleBaseline", "", rb.Name) }).Should(HaveKey(ReasonMoreFindings))
+		Expect(events[v1alpha1.ReasonDriftDetected]).To(BeNumerically("<=", controllers.EventBurst+5))
+		Eventually(func() map[string]int { return eventsAbout("RoleBaseline", "", rb.Name) }).Should(HaveKey(v1alpha1.ReasonMoreFindings))
 	})
 
 	It("emits no duplicate events when the manager restarts", func() {
@@ -275,12 +276,12 @@ var _ = Describe("RoleBaseline controller", func() {
 		time.Sleep(time.Second) // let the event broadcaster flush
 		baselineEvents := eventsAbout("RoleBaseline", "", rb.Name)
 		roleEvents := eventsAbout("Role", ns, "extra")
-		reconciles := testutil.ToFloat64(reconcilesTotal.WithLabelValues(rb.Name))
+		reconciles := testutil.ToFloat64(controllers.ReconcilesTotal.WithLabelValues(rb.Name))
 
 		stopManager()
 		stopManager = startManager(cfg)
 
-		Eventually(func() float64 { return testutil.ToFloat64(reconcilesTotal.WithLabelValues(rb.Name)) }).Should(BeNumerically(">", reconciles))
+		Eventually(func() float64 { return testutil.ToFloat64(controllers.ReconcilesTotal.WithLabelValues(rb.Name)) }).Should(BeNumerically(">", reconciles))
 		Consistently(func() map[string]int { return eventsAbout("RoleBaseline", "", rb.Name) }, 2*time.Second).Should(Equal(baselineEvents))
 		Expect(eventsAbout("Role", ns, "extra")).To(Equal(roleEvents))
 		eventuallyStatus(rb.Name, hasFinding(v1alpha1.FindingUnexpected, "Role", ns, "extra"))

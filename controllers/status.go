@@ -33,7 +33,7 @@ type findingKey struct {
 }
 
 func keyOf(f *v1alpha1.Finding) findingKey {
-	k := findingKey{typ: f.Type, object: objectRef(f.Object), guardrail: f.Guardrail}
+	k := findingKey{typ: f.Type, object: drift.RefFromAPI(f.Object), guardrail: f.Guardrail}
 	if f.Subject != nil {
 		k.subject = string(f.Subject.Kind) + "/" + f.Subject.Namespace + "/" + f.Subject.Name
 	}
@@ -87,17 +87,12 @@ func summary(counts v1alpha1.FindingCounts, findings []v1alpha1.Finding) string 
 	fmt.Fprintf(&b, "%d drift(s), %d violation(s)", counts.Drifts, counts.Violations)
 	if len(findings) > 0 {
 		f := findings[0]
-		fmt.Fprintf(&b, "; first: %s on %s", f.Type, objectRef(f.Object))
+		fmt.Fprintf(&b, "; first: %s on %s", f.Type, drift.RefFromAPI(f.Object))
 		if f.Guardrail != "" {
 			fmt.Fprintf(&b, " (%s)", f.Guardrail)
 		}
 	}
 	return b.String()
-}
-
-// objectRef converts an API object reference to the engine's.
-func objectRef(r v1alpha1.ObjectReference) drift.ObjectRef {
-	return drift.ObjectRef{Kind: r.Kind, Namespace: r.Namespace, Name: r.Name}
 }
 
 // statusChanged reports whether a status write is needed: anything but

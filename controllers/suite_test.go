@@ -1,4 +1,4 @@
-package controllers
+package controllers_test
 
 import (
 	"context"
@@ -22,6 +22,8 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
+	"github.com/rbac-guardrails/rbac-guardrails/internal/informers"
+	"github.com/rbac-guardrails/rbac-guardrails/internal/operator"
 )
 
 var (
@@ -70,24 +72,26 @@ var _ = AfterSuite(func() {
 	Expect(testEnv.Stop()).To(Succeed())
 })
 
-// startManager runs the operator's manager as main.go wires it, and returns a
+// startManager runs the operator as main.go does (operator.Setup with the default
+// options), without webhooks and approvals (this suite serves none), and returns a
 // function that stops it and waits until it has stopped.
 func startManager(cfg *rest.Config) func() {
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:  scheme,
 		Metrics: metricsserver.Options{BindAddress: "0"},
-		Cache:   CacheOptions(),
-		// Restart tests register the controller a second time in this process.
-		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
+		Cache:   informers.CacheOptions(),
+		// Restart tests register the controllers a second time in this process.
+		Controller:             config.Controller{SkipNameValidation: ptr.To(true)},
+		HealthProbeBindAddress: "0",
 	})
 	Expect(err).NotTo(HaveOccurred())
-	Expect((&RoleBaselineReconciler{
-		Client:           mgr.GetClient(),
-		APIReader:        mgr.GetAPIReader(),
-		Recorder:         mgr.GetEventRecorder("rbac-guardrails"),
-		ResyncPeriod:     time.Hour,
-		JournalNamespace: journalNamespace,
-	}).SetupWithManager(mgr)).To(Succeed())
+	o := operator.DefaultOptions()
+	o.ResyncPeriod = time.Hour
+	o.Enforce.JournalNamespace = journalNamespace
+	o.Enforce.RequireApproval = false
+	o.Webhooks.Enabled = false
+	_, err = operator.Setup(mgr, o)
+	Expect(err).NotTo(HaveOccurred())
 
 	mctx, mcancel := context.WithCancel(ctx)
 	done := make(chan struct{})

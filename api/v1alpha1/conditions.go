@@ -74,3 +74,14 @@ const (
 	// another controller, bootstrap or system objects) remain (Enforced=False).
 	ReasonRevertSkipped = "RevertSkipped"
 )
+
+// Event reasons that are not condition reasons.
+const (
+	// ReasonDriftResolved: findings reported before are gone.
+	ReasonDriftResolved = "DriftResolved"
+	// ReasonMoreFindings: findings changed faster than the event budget reports one by one.
+	ReasonMoreFindings = "MoreFindings"
+	// ReasonChangeAttributed: the audit event naming who changed an object arrived after
+	// its finding was reported.
+	ReasonChangeAttributed = "ChangeAttributed"
+)

@@ -30,3 +30,16 @@ func Refuses(unmanaged UnmanagedPolicy, t FindingType) bool {
 	}
 	return true
 }
+
+// EffectiveMode is the mode, Audit when unset.
+func (s *RoleBaselineSpec) EffectiveMode() Mode {
+	if s.Mode == "" {
+		return ModeAudit
+	}
+	return s.Mode
+}
+
+// Enforces reports whether the operator writes for this spec: Enforce mode, not a dry run.
+func (s *RoleBaselineSpec) Enforces() bool {
+	return s.Mode == ModeEnforce && !s.Enforcement.DryRun
+}

@@ -4,11 +4,11 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"unicode/utf8"
 
 	rbacv1 "k8s.io/api/rbac/v1"
 
 	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
+	"github.com/rbac-guardrails/rbac-guardrails/internal/text"
 )
 
 // API caps of v1alpha1.Finding.
@@ -195,7 +195,7 @@ func SortFindings(fs []Finding) {
 func (f *Finding) ToAPI() v1alpha1.Finding {
 	out := v1alpha1.Finding{
 		Type:      f.Type,
-		Object:    v1alpha1.ObjectReference{Kind: f.Object.Kind, Namespace: f.Object.Namespace, Name: f.Object.Name},
+		Object:    f.Object.API(),
 		Severity:  f.Severity,
 		Guardrail: f.Guardrail,
 	}
@@ -218,21 +218,8 @@ func (f *Finding) ToAPI() v1alpha1.Finding {
 		}
 		out.Subjects = append(out.Subjects, toAPISubject(s))
 	}
-	out.Message = truncate(msg, MaxMessageLength)
+	out.Message = text.Truncate(msg, MaxMessageLength)
 	return out
-}
-
-// truncate cuts s to at most n bytes on a rune boundary, marking the cut.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	const mark = "..."
-	cut := n - len(mark)
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + mark
 }
 
 // ToAPI converts the first limit findings (already sorted) to API findings and

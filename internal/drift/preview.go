@@ -6,6 +6,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
@@ -187,3 +188,26 @@ func difference(add, del []*Finding) []Finding {
 // Spec returns the baseline spec the Evaluator was built from. It is the Evaluator's
 // own copy and must not be modified.
 func (e *Evaluator) Spec() *v1alpha1.RoleBaselineSpec { return e.spec }
+
+// Object is what NewObject returns: a Kubernetes object with metadata (the shape of
+// controller-runtime's client.Object, which the engine does not import).
+type Object interface {
+	metav1.Object
+	runtime.Object
+}
+
+// NewObject returns an empty object of an RBAC kind, or nil for any other kind. With
+// RefOf it is the one table between kinds and Go types.
+func NewObject(kind string) Object {
+	switch kind {
+	case KindRole:
+		return &rbacv1.Role{}
+	case KindClusterRole:
+		return &rbacv1.ClusterRole{}
+	case KindRoleBinding:
+		return &rbacv1.RoleBinding{}
+	case KindClusterRoleBinding:
+		return &rbacv1.ClusterRoleBinding{}
+	}
+	return nil
+}

@@ -67,6 +67,16 @@ type ObjectRef struct {
 	Name      string
 }
 
+// RefFromAPI converts an API object reference to the engine's.
+func RefFromAPI(r v1alpha1.ObjectReference) ObjectRef {
+	return ObjectRef{Kind: r.Kind, Namespace: r.Namespace, Name: r.Name}
+}
+
+// API converts the reference to the API's.
+func (r ObjectRef) API() v1alpha1.ObjectReference {
+	return v1alpha1.ObjectReference{Kind: r.Kind, Namespace: r.Namespace, Name: r.Name}
+}
+
 // String renders the reference as Kind ns/name or Kind name.
 func (r ObjectRef) String() string {
 	if r.Namespace == "" {

@@ -1,4 +1,4 @@
-package webhook
+package webhook_test
 
 import (
 	. "github.com/onsi/ginkgo/v2"

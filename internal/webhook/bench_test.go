@@ -25,8 +25,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
-	"github.com/rbac-guardrails/rbac-guardrails/controllers"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/drift"
+	"github.com/rbac-guardrails/rbac-guardrails/internal/registry"
 )
 
 const (
@@ -130,7 +130,7 @@ func BenchmarkRBACHandler(b *testing.B) {
 		return m.HeapAlloc
 	}
 	base := heap()
-	p, err := controllers.LoadForPreview(baselines, snap)
+	p, err := registry.Offline(baselines, snap)
 	if err != nil {
 		b.Fatal(err)
 	}

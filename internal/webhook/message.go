@@ -5,8 +5,9 @@ import (
 	"strings"
 
 	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
-	"github.com/rbac-guardrails/rbac-guardrails/controllers"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/drift"
+	"github.com/rbac-guardrails/rbac-guardrails/internal/registry"
+	"github.com/rbac-guardrails/rbac-guardrails/internal/text"
 )
 
 // Bounds keep responses readable and far below any size limit, however much a change
@@ -30,11 +31,11 @@ type decision struct {
 // Enforce baselines deny, Audit baselines warn. Findings a baseline asks only to be
 // reported (undeclared objects unless unmanaged is Remove) warn in either mode.
 // exempt names who may still make the change, for the denial's advice.
-func decide(verdicts []controllers.BaselineVerdict, exempt []string) decision {
+func decide(verdicts []registry.Verdict, exempt []string) decision {
 	var d decision
 	var denials []string
 	denying := 0 // Enforce baselines that refuse; only the first maxDenyBaselines are spelled out
-	warn := func(v *controllers.BaselineVerdict, f *drift.Finding) {
+	warn := func(v *registry.Verdict, f *drift.Finding) {
 		if len(d.warnings) < maxWarnings {
 			d.warnings = append(d.warnings, clip(fmt.Sprintf("RoleBaseline %s (%s): %s: %s", v.Baseline, v.Mode, findingLabel(f), f.Message())))
 		}
@@ -92,9 +93,4 @@ func findingLabel(f *drift.Finding) string {
 	return string(f.Type)
 }
 
-func clip(s string) string {
-	if len(s) <= maxTextLen {
-		return s
-	}
-	return strings.ToValidUTF8(s[:maxTextLen-3], "") + "..."
-}
+func clip(s string) string { return text.Truncate(s, maxTextLen) }

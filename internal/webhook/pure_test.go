@@ -12,9 +12,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
-	"github.com/rbac-guardrails/rbac-guardrails/controllers"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/approval"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/drift"
+	"github.com/rbac-guardrails/rbac-guardrails/internal/registry"
 )
 
 func TestExpandRule(t *testing.T) {
@@ -87,36 +87,36 @@ func TestDecide(t *testing.T) {
 		many[i] = finding(v1alpha1.FindingUnexpected, "a", fmt.Sprintf("x%d", i), "in scope but not declared")
 	}
 	tests := map[string]struct {
-		verdicts []controllers.BaselineVerdict
+		verdicts []registry.Verdict
 		deny     []string // substrings of the denial; nil to allow
 		warnings int
 	}{
 		"nothing new": {},
 		"enforce denies, naming baseline, type, rule and the way out": {
-			verdicts: []controllers.BaselineVerdict{{Baseline: "team", Mode: v1alpha1.ModeEnforce, Findings: []drift.Finding{added, guard}}},
+			verdicts: []registry.Verdict{{Baseline: "team", Mode: v1alpha1.ModeEnforce, Findings: []drift.Finding{added, guard}}},
 			deny: []string{"RoleBaseline team (Enforce) forbids this change: RulesAdded: Role a/r grants get secrets",
 				"GuardrailViolation wildcard-verbs: ", "change the baseline first", "exempt group (system:masters)"}},
 		"audit warns once per finding": {
-			verdicts: []controllers.BaselineVerdict{{Baseline: "team", Mode: v1alpha1.ModeAudit, Findings: []drift.Finding{added, guard}}},
+			verdicts: []registry.Verdict{{Baseline: "team", Mode: v1alpha1.ModeAudit, Findings: []drift.Finding{added, guard}}},
 			warnings: 2},
 		"audit warnings are bounded": {
-			verdicts: []controllers.BaselineVerdict{{Baseline: "team", Mode: v1alpha1.ModeAudit, Findings: many}}, warnings: maxWarnings},
+			verdicts: []registry.Verdict{{Baseline: "team", Mode: v1alpha1.ModeAudit, Findings: many}}, warnings: maxWarnings},
 		"enforce findings are bounded": {
-			verdicts: []controllers.BaselineVerdict{{Baseline: "team", Mode: v1alpha1.ModeEnforce, Unmanaged: v1alpha1.UnmanagedRemove, Findings: many}},
+			verdicts: []registry.Verdict{{Baseline: "team", Mode: v1alpha1.ModeEnforce, Unmanaged: v1alpha1.UnmanagedRemove, Findings: many}},
 			deny:     []string{"and 7 more"}},
 		"undeclared objects warn unless unmanaged is Remove": {
-			verdicts: []controllers.BaselineVerdict{{Baseline: "t", Mode: v1alpha1.ModeEnforce, Unmanaged: v1alpha1.UnmanagedReport, Findings: many[:2]}},
+			verdicts: []registry.Verdict{{Baseline: "t", Mode: v1alpha1.ModeEnforce, Unmanaged: v1alpha1.UnmanagedReport, Findings: many[:2]}},
 			warnings: 2},
 		"undeclared objects deny when unmanaged is Remove": {
-			verdicts: []controllers.BaselineVerdict{{Baseline: "t", Mode: v1alpha1.ModeEnforce, Unmanaged: v1alpha1.UnmanagedRemove, Findings: many[:2]}},
+			verdicts: []registry.Verdict{{Baseline: "t", Mode: v1alpha1.ModeEnforce, Unmanaged: v1alpha1.UnmanagedRemove, Findings: many[:2]}},
 			deny:     []string{"RoleBaseline t (Enforce) forbids this change: Unexpected"}},
 		"many refusing baselines are counted, not all spelled out": {
-			verdicts: []controllers.BaselineVerdict{{Baseline: "e1", Mode: v1alpha1.ModeEnforce, Findings: []drift.Finding{added}},
+			verdicts: []registry.Verdict{{Baseline: "e1", Mode: v1alpha1.ModeEnforce, Findings: []drift.Finding{added}},
 				{Baseline: "e2", Mode: v1alpha1.ModeEnforce, Findings: []drift.Finding{added}}, {Baseline: "e3", Mode: v1alpha1.ModeEnforce, Findings: []drift.Finding{added}},
 				{Baseline: "e4", Mode: v1alpha1.ModeEnforce, Findings: []drift.Finding{added}}, {Baseline: "e5", Mode: v1alpha1.ModeEnforce, Findings: []drift.Finding{added}}},
 			deny: []string{"RoleBaseline e1 (Enforce)", "RoleBaseline e3 (Enforce)", "and 2 more Enforce baseline(s)"}},
 		"both modes": {
-			verdicts: []controllers.BaselineVerdict{{Baseline: "a", Mode: v1alpha1.ModeAudit, Findings: []drift.Finding{added}},
+			verdicts: []registry.Verdict{{Baseline: "a", Mode: v1alpha1.ModeAudit, Findings: []drift.Finding{added}},
 				{Baseline: "b", Mode: v1alpha1.ModeEnforce, Findings: []drift.Finding{added}}},
 			deny: []string{"RoleBaseline b (Enforce)"}, warnings: 1},
 	}

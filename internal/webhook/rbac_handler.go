@@ -11,7 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
-	"github.com/rbac-guardrails/rbac-guardrails/controllers"
+	"github.com/rbac-guardrails/rbac-guardrails/internal/registry"
 )
 
 // RBACPath is where the RBAC webhook is served.
@@ -22,9 +22,9 @@ const RBACPath = "/validate-rbac"
 // +kubebuilder:webhook:path=/validate-rbac,mutating=false,failurePolicy=ignore,sideEffects=None,timeoutSeconds=5,matchPolicy=Equivalent,groups=rbac.authorization.k8s.io,resources=roles;clusterroles;rolebindings;clusterrolebindings,verbs=create;update;delete,versions=v1,name=rbac.guardrails.rbac-guardrails.io,admissionReviewVersions=v1,patch=`{"namespaceSelector":{"matchExpressions":[{"key":"kubernetes.io/metadata.name","operator":"NotIn","values":["kube-system"]}]}}`
 
 // Previewer answers what a proposed RBAC change would introduce, per baseline.
-// controllers.RoleBaselineReconciler implements it with its live evaluators.
+// registry.Registry implements it with its live evaluators.
 type Previewer interface {
-	Preview(obj client.Object, deleted bool) []controllers.BaselineVerdict
+	Preview(obj client.Object, deleted bool) []registry.Verdict
 }
 
 // RBACHandler judges creates, updates and deletes of Roles, ClusterRoles and their

@@ -1,4 +1,4 @@
-package webhook
+package webhook_test
 
 import (
 	"context"
@@ -16,27 +16,29 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
-	"github.com/rbac-guardrails/rbac-guardrails/controllers"
+	"github.com/rbac-guardrails/rbac-guardrails/internal/informers"
+	"github.com/rbac-guardrails/rbac-guardrails/internal/operator"
 )
 
 var _ = Describe("A replica that is not the leader", func() {
 	It("keeps its evaluators current from the cache and judges like the leader", func() {
 		// A lease someone else holds for an hour keeps this manager a follower, so its
-		// controller never runs: only the standby feeds its evaluators.
+		// controllers never run: only the registry's feed keeps its evaluators.
 		id := unique("standby")
 		now := metav1.NewMicroTime(time.Now())
 		Expect(k8sClient.Create(ctx, &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: id},
 			Spec: coordinationv1.LeaseSpec{HolderIdentity: ptr.To("someone-else"), LeaseDurationSeconds: ptr.To[int32](3600),
 				AcquireTime: &now, RenewTime: &now}})).To(Succeed())
 		mgr, err := ctrl.NewManager(cfg, ctrl.Options{Scheme: scheme, Metrics: metricsserver.Options{BindAddress: "0"},
-			Cache:          controllers.CacheOptions(),
+			Cache: informers.CacheOptions(), HealthProbeBindAddress: "0",
 			LeaderElection: true, LeaderElectionID: id, LeaderElectionNamespace: "default",
 			Controller: config.Controller{SkipNameValidation: ptr.To(true)}})
 		Expect(err).NotTo(HaveOccurred())
-		r := &controllers.RoleBaselineReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(),
-			Recorder: mgr.GetEventRecorder("rbac-guardrails"), ResyncPeriod: time.Hour, JournalNamespace: "default"}
-		Expect(r.SetupWithManager(mgr)).To(Succeed())
-		Expect(r.SetupStandby(mgr)).To(Succeed())
+		o := operator.DefaultOptions()
+		o.Enforce.JournalNamespace = "default"
+		o.Webhooks.Enabled = false // the suite's manager serves them; this one answers Preview directly
+		r, err := operator.Setup(mgr, o)
+		Expect(err).NotTo(HaveOccurred())
 		mctx, mcancel := context.WithCancel(ctx)
 		done := make(chan struct{})
 		go func() {
@@ -52,7 +54,7 @@ var _ = Describe("A replica that is not the leader", func() {
 		createLoaded(rb)
 		verdictsFor := func(obj client.Object) []string {
 			var names []string
-			for _, v := range r.Preview(obj, false) {
+			for _, v := range r.Registry.Preview(obj, false) {
 				names = append(names, v.Baseline)
 			}
 			return names

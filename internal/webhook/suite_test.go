@@ -1,4 +1,4 @@
-package webhook
+package webhook_test
 
 import (
 	"context"
@@ -25,8 +25,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
-	"github.com/rbac-guardrails/rbac-guardrails/controllers"
-	"github.com/rbac-guardrails/rbac-guardrails/internal/approval"
+	"github.com/rbac-guardrails/rbac-guardrails/internal/informers"
+	"github.com/rbac-guardrails/rbac-guardrails/internal/operator"
 )
 
 var (
@@ -80,31 +80,28 @@ var _ = AfterSuite(func() {
 	Expect(testEnv.Stop()).To(Succeed())
 })
 
-// startManager runs the controllers and the webhooks as main.go wires them, on
+// startManager runs the operator as main.go does (operator.Setup, default options but
+// for the exemptions and relax groups these specs use), on
 // envtest's local serving certificates, and returns a function that stops it.
 func startManager(cfg *rest.Config) func() {
 	wo := &testEnv.WebhookInstallOptions
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:  scheme,
 		Metrics: metricsserver.Options{BindAddress: "0"},
-		Cache:   controllers.CacheOptions(),
+		Cache:   informers.CacheOptions(),
 		WebhookServer: webhook.NewServer(webhook.Options{Host: wo.LocalServingHost, Port: wo.LocalServingPort,
 			CertDir: wo.LocalServingCertDir}),
-		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
+		Controller:             config.Controller{SkipNameValidation: ptr.To(true)},
+		HealthProbeBindAddress: "0",
 	})
 	Expect(err).NotTo(HaveOccurred())
-	r := &controllers.RoleBaselineReconciler{
-		Client:           mgr.GetClient(),
-		APIReader:        mgr.GetAPIReader(),
-		Recorder:         mgr.GetEventRecorder("rbac-guardrails"),
-		ResyncPeriod:     time.Hour,
-		JournalNamespace: "default",
-	}
-	approvals := &approval.Store{Client: mgr.GetClient(), Reader: mgr.GetAPIReader(), Namespace: "default"}
-	r.Approvals = approvals
-	Expect(r.SetupWithManager(mgr)).To(Succeed())
-	Register(mgr, r, Options{Exemptions: NewExemptions(nil, []string{"system:masters", breakGlass}, []string{"kube-system"}),
-		Approvals: approvals, RelaxGroups: []string{"system:masters", relaxers}})
+	o := operator.DefaultOptions()
+	o.ResyncPeriod = time.Hour
+	o.Enforce.JournalNamespace = "default"
+	o.Webhooks.ExemptGroups = "system:masters," + breakGlass
+	o.Webhooks.RelaxGroups = "system:masters," + relaxers
+	_, err = operator.Setup(mgr, o)
+	Expect(err).NotTo(HaveOccurred())
 
 	mctx, mcancel := context.WithCancel(ctx)
 	done := make(chan struct{})

@@ -9,7 +9,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
-	"github.com/rbac-guardrails/rbac-guardrails/controllers"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/drift"
 )
 
@@ -63,7 +62,7 @@ var _ = Describe("Audit event before the watch event", func() {
 
 		// Only now does a controller see the role, in its first list.
 		ctrls := newManager(cfg)
-		addControllers(ctrls, src)
+		setup(ctrls, src)
 		stopControllers = run(ctrls)
 
 		expectChangedBy(rb.Name, ns, "app", "carol")
@@ -72,7 +71,7 @@ var _ = Describe("Audit event before the watch event", func() {
 			// Named in the first report, not in a later ChangeAttributed event.
 			g.Expect(notes).To(ContainElement(And(HavePrefix(v1alpha1.ReasonDriftDetected+": RoleBaseline "+rb.Name+": "),
 				ContainSubstring(" (changed by carol at "))))
-			g.Expect(notes).NotTo(ContainElement(HavePrefix(controllers.ReasonChangeAttributed)))
+			g.Expect(notes).NotTo(ContainElement(HavePrefix(v1alpha1.ReasonChangeAttributed)))
 		}).Should(Succeed())
 	})
 })

@@ -22,7 +22,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
-	"github.com/rbac-guardrails/rbac-guardrails/controllers"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/drift"
 )
 
@@ -167,7 +166,7 @@ var _ = Describe("Audit intake", Ordered, func() {
 			g.Expect(notes).To(ContainElement(ContainSubstring("changed by alice")))
 			// The audit batch waits up to 1s, the watch event does not: the finding was
 			// reported first and attributed when the audit event came.
-			g.Expect(notes).To(ContainElement(HavePrefix(controllers.ReasonChangeAttributed + ": RoleBaseline " + rb.Name + ": RulesAdded on Role " + ns + "/app: changed by alice at ")))
+			g.Expect(notes).To(ContainElement(HavePrefix(v1alpha1.ReasonChangeAttributed + ": RoleBaseline " + rb.Name + ": RulesAdded on Role " + ns + "/app: changed by alice at ")))
 		}).Should(Succeed())
 	})
 

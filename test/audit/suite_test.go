@@ -37,6 +37,8 @@ import (
 	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
 	"github.com/rbac-guardrails/rbac-guardrails/controllers"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/audit"
+	"github.com/rbac-guardrails/rbac-guardrails/internal/informers"
+	"github.com/rbac-guardrails/rbac-guardrails/internal/operator"
 )
 
 var (
@@ -138,51 +140,54 @@ var _ = AfterSuite(func() {
 
 var auditOpts audit.Options
 
-// startManager runs the manager as main.go wires it with the audit intake, and
-// returns a function that stops it and waits until it has stopped.
+// startManager runs the operator as main.go does (operator.Setup) with the audit
+// intake, and returns a function that stops it and waits until it has stopped.
 func startManager(cfg *rest.Config) func() {
 	mgr := newManager(cfg)
-	src := newSources()
-	addIntake(mgr, src, auditOpts)
-	addControllers(mgr, src)
+	setup(mgr, nil)
 	return run(mgr)
 }
 
 // newManager makes a manager configured as main.go does.
 func newManager(cfg *rest.Config) ctrl.Manager {
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:     scheme,
-		Metrics:    metricsserver.Options{BindAddress: "0"},
-		Cache:      controllers.CacheOptions(),
-		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
+		Scheme:                 scheme,
+		Metrics:                metricsserver.Options{BindAddress: "0"},
+		Cache:                  informers.CacheOptions(),
+		Controller:             config.Controller{SkipNameValidation: ptr.To(true)},
+		HealthProbeBindAddress: "0",
 	})
 	Expect(err).NotTo(HaveOccurred())
 	return mgr
 }
 
+// setup wires the operator on mgr with the suite's audit intake, or, when src is set,
+// with the sources of an intake another manager runs.
+func setup(mgr ctrl.Manager, src *controllers.AuditSources) {
+	o := operator.DefaultOptions()
+	o.ResyncPeriod = time.Hour
+	o.Enforce.JournalNamespace = usageNamespace
+	o.Enforce.RequireApproval = false // no admission webhook in this suite
+	o.Webhooks.Enabled = false
+	o.Audit = auditOpts
+	o.AuditSources = src
+	o.UsageRefresh = 200 * time.Millisecond
+	_, err := operator.Setup(mgr, o)
+	Expect(err).NotTo(HaveOccurred())
+}
+
+// newSources are sources for an intake alone (addIntake).
 func newSources() *controllers.AuditSources {
 	src := controllers.NewAuditSources(16, 1000, nil, nil)
 	src.UsageRefresh = 200 * time.Millisecond
 	return src
 }
 
-// addIntake adds the audit intakes and the usage store, feeding src.
+// addIntake adds the audit intakes and the usage store alone, feeding src.
 func addIntake(mgr ctrl.Manager, src *controllers.AuditSources, o audit.Options) {
 	agg, loaded, err := audit.Setup(mgr, o, src.Index)
 	Expect(err).NotTo(HaveOccurred())
 	src.Usage, src.UsageLoaded = agg, loaded
-}
-
-// addControllers adds the RoleBaseline controller, reading who changed what from src.
-func addControllers(mgr ctrl.Manager, src *controllers.AuditSources) {
-	Expect((&controllers.RoleBaselineReconciler{
-		Client:           mgr.GetClient(),
-		APIReader:        mgr.GetAPIReader(),
-		Recorder:         mgr.GetEventRecorder("rbac-guardrails"),
-		ResyncPeriod:     time.Hour,
-		JournalNamespace: usageNamespace,
-		Audit:            src,
-	}).SetupWithManager(mgr)).To(Succeed())
 }
 
 // run starts mgr and returns a function that stops it and waits until it has stopped.

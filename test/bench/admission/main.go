@@ -53,7 +53,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
-	"github.com/rbac-guardrails/rbac-guardrails/controllers"
+	"github.com/rbac-guardrails/rbac-guardrails/internal/informers"
+	"github.com/rbac-guardrails/rbac-guardrails/internal/operator"
+	"github.com/rbac-guardrails/rbac-guardrails/internal/registry"
 	guardwebhook "github.com/rbac-guardrails/rbac-guardrails/internal/webhook"
 )
 
@@ -96,7 +98,7 @@ type counter struct {
 	calls atomic.Int64
 }
 
-func (c *counter) Preview(obj client.Object, deleted bool) []controllers.BaselineVerdict {
+func (c *counter) Preview(obj client.Object, deleted bool) []registry.Verdict {
 	c.calls.Add(1)
 	return c.p.Preview(obj, deleted)
 }
@@ -168,27 +170,30 @@ func run(ctx context.Context, objects, baselines, writes, rounds, workers int) e
 	return nil
 }
 
-// startManager runs the controllers and the webhook server as main.go wires them.
+// startManager runs the operator as main.go wires it (operator.Setup), its RBAC
+// webhook wrapped to count its calls.
 func startManager(ctx context.Context, cfg *rest.Config, env *envtest.Environment) (*counter, func(), error) {
 	wo := &env.WebhookInstallOptions
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:  scheme,
 		Metrics: metricsserver.Options{BindAddress: "0"},
-		Cache:   controllers.CacheOptions(),
+		Cache:   informers.CacheOptions(),
 		WebhookServer: webhook.NewServer(webhook.Options{Host: wo.LocalServingHost, Port: wo.LocalServingPort,
 			CertDir: wo.LocalServingCertDir}),
+		HealthProbeBindAddress: "0",
 	})
 	if err != nil {
 		return nil, nil, err
 	}
-	r := &controllers.RoleBaselineReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(),
-		Recorder: mgr.GetEventRecorder("rbac-guardrails"), ResyncPeriod: time.Hour, JournalNamespace: "default"}
-	if err := r.SetupWithManager(mgr); err != nil {
+	o := operator.DefaultOptions()
+	o.Enforce.JournalNamespace = "default"
+	o.Webhooks.Enabled = false // registered below, behind the counter
+	op, err := operator.Setup(mgr, o)
+	if err != nil {
 		return nil, nil, err
 	}
-	c := &counter{p: r}
-	guardwebhook.Register(mgr, c, guardwebhook.Options{
-		Exemptions: guardwebhook.NewExemptions(nil, []string{"system:masters"}, []string{"kube-system"})})
+	c := &counter{p: op.Registry}
+	guardwebhook.Register(mgr, c, guardwebhook.Options{Exemptions: o.Webhooks.Exemptions()})
 	mctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- mgr.Start(mctx) }()

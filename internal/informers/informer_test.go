@@ -1,4 +1,4 @@
-package controllers
+package informers
 
 import (
 	"context"
@@ -109,7 +109,7 @@ func TestUnreachable(t *testing.T) {
 		"not found":           {apierrors.NewNotFound(gr, "r"), false},
 	}
 	for name, tc := range tests {
-		if got := unreachable(tc.err); got != tc.want {
+		if got := Unreachable(tc.err); got != tc.want {
 			t.Errorf("%s: unreachable = %v, want %v", name, got, tc.want)
 		}
 	}

@@ -1,4 +1,4 @@
-package controllers
+package informers
 
 import (
 	"context"
@@ -67,7 +67,7 @@ func retryUnreachable[T any](ctx context.Context, call func() (T, error)) (T, er
 	deadline := time.Now().Add(informerRetryFor)
 	for {
 		v, err := call()
-		if err == nil || !unreachable(err) || time.Now().After(deadline) {
+		if err == nil || !Unreachable(err) || time.Now().After(deadline) {
 			return v, err
 		}
 		select {
@@ -78,10 +78,10 @@ func retryUnreachable[T any](ctx context.Context, call func() (T, error)) (T, er
 	}
 }
 
-// unreachable: no answer from the API server (connection refused or reset), or an
+// Unreachable: no answer from the API server (connection refused or reset), or an
 // answer that it cannot serve yet (starting, storage down). Any other answer, an
 // expired resourceVersion among them, goes to the reflector as it is.
-func unreachable(err error) bool {
+func Unreachable(err error) bool {
 	var status apierrors.APIStatus
 	if !errors.As(err, &status) {
 		return true

@@ -1,4 +1,4 @@
-package controllers
+package enforce
 
 import (
 	"fmt"
@@ -9,18 +9,19 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/drift"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/revert"
+	"github.com/rbac-guardrails/rbac-guardrails/internal/text"
 )
 
 const (
-	// maxJournalRecords caps status.journal.
-	maxJournalRecords = 20
+	// MaxJournalRecords caps status.journal.
+	MaxJournalRecords = 20
 	// pruneEvery is how many journal writes pass between prunes of old entries.
 	pruneEvery = 10
 )
@@ -34,23 +35,25 @@ const (
 	revertEventEvery = 5 * time.Second
 )
 
-// enforceState is the Enforce-mode memory of one baseline. The revert workers write
-// it; the status reconcile reads it into the Enforced condition and status.journal.
-type enforceState struct {
+// State is the Enforce-mode memory of one baseline. Reverts write it; the status
+// controller reads it into the Enforced condition and status.journal.
+type State struct {
+	uid    types.UID
 	mu     sync.Mutex
 	guards map[drift.ObjectRef]*revert.Guard
 	// outcomes is the last result of reverting each object that still needs attention
 	// or was just reverted; an object with nothing to revert has none.
 	outcomes map[drift.ObjectRef]outcome
-	// unreported are journal records not yet in status, newest first.
-	unreported []v1alpha1.JournalRecord
+	// recent are the newest journal records, newest first: status.journal is merged
+	// with them on every status write, so a failed write loses none.
+	recent     []v1alpha1.JournalRecord
 	reverts    int // reverts applied by this process
 	sincePrune int
 	pruning    atomic.Bool
 	// events budgets Reverted events; eventsHeld counts those held back since the last.
 	events     *rate.Limiter
 	eventsHeld int
-	// dryRunPlanned is touched only by the status reconcile.
+	// dryRunPlanned is touched only by the status controller.
 	dryRunPlanned map[string]bool
 	// approvedHash is the effect hash an admission approval covers (approval.go);
 	// unapprovedAnnounced is the hash last announced as not approved.
@@ -75,37 +78,37 @@ type outcome struct {
 	msg  string
 }
 
-func newEnforceState() *enforceState {
-	return &enforceState{guards: map[drift.ObjectRef]*revert.Guard{}, outcomes: map[drift.ObjectRef]outcome{},
+func newState(uid types.UID) *State {
+	return &State{uid: uid, guards: map[drift.ObjectRef]*revert.Guard{}, outcomes: map[drift.ObjectRef]outcome{},
 		events: rate.NewLimiter(rate.Every(revertEventEvery), revertEventBurst)}
 }
 
-// guardOf returns an object's guard; es.mu must be held.
-func (es *enforceState) guardOf(ref drift.ObjectRef) *revert.Guard {
-	g := es.guards[ref]
+// guardOf returns an object's guard; s.mu must be held.
+func (s *State) guardOf(ref drift.ObjectRef) *revert.Guard {
+	g := s.guards[ref]
 	if g == nil {
 		g = revert.NewGuard()
-		es.guards[ref] = g
+		s.guards[ref] = g
 	}
 	return g
 }
 
-// sweep forgets guards with nothing left to remember; es.mu must be held.
-func (es *enforceState) sweep(now time.Time) {
-	for ref, g := range es.guards {
+// sweep forgets guards with nothing left to remember; s.mu must be held.
+func (s *State) sweep(now time.Time) {
+	for ref, g := range s.guards {
 		if g.Idle(now) {
-			delete(es.guards, ref)
+			delete(s.guards, ref)
 		}
 	}
 }
 
-// fightsEndIn is when the earliest ongoing fight ends if quiet, so the condition can
+// FightsEndIn is when the earliest ongoing fight ends if quiet, so the condition can
 // be cleared then (0: none).
-func (es *enforceState) fightsEndIn(now time.Time) time.Duration {
-	es.mu.Lock()
-	defer es.mu.Unlock()
+func (s *State) FightsEndIn(now time.Time) time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	var next time.Duration
-	for _, g := range es.guards {
+	for _, g := range s.guards {
 		if f := g.Active(now); f != nil {
 			end := f.Last.Add(revert.LoopWindow)
 			if g.Until().After(end) {
@@ -117,49 +120,53 @@ func (es *enforceState) fightsEndIn(now time.Time) time.Duration {
 	return next
 }
 
-// report copies the revert state into the status: new journal records, the Enforced
-// condition and the findings' reverted flags. It hands the journal records over; put
-// them back with unreport if the status write fails.
-func (es *enforceState) report(rb *v1alpha1.RoleBaseline, now time.Time) []v1alpha1.JournalRecord {
-	es.mu.Lock()
-	defer es.mu.Unlock()
-	es.sweep(now)
-	taken := es.unreported
-	es.unreported = nil
-	if len(taken) > 0 {
-		rb.Status.Journal = append(append([]v1alpha1.JournalRecord{}, taken...), rb.Status.Journal...)
-		if len(rb.Status.Journal) > maxJournalRecords {
-			rb.Status.Journal = rb.Status.Journal[:maxJournalRecords]
-		}
-	}
+// Report copies the revert state into the status: the journal records, the Enforced
+// condition and the findings' reverted flags. It changes nothing of the state but
+// idle guards, so it can be repeated when a status write fails.
+func (s *State) Report(rb *v1alpha1.RoleBaseline, now time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sweep(now)
+	rb.Status.Journal = mergeJournal(s.recent, rb.Status.Journal)
 	for i := range rb.Status.Findings {
 		f := &rb.Status.Findings[i]
-		o, ok := es.outcomes[objectRef(f.Object)]
+		o, ok := s.outcomes[drift.RefFromAPI(f.Object)]
 		f.Reverted = ok && o.kind == outcomeReverted
 	}
-	meta.SetStatusCondition(&rb.Status.Conditions, es.condition(rb.Generation, now))
-	return taken
+	meta.SetStatusCondition(&rb.Status.Conditions, s.condition(rb.Generation, now))
 }
 
-// unreport puts back journal records whose status write failed.
-func (es *enforceState) unreport(records []v1alpha1.JournalRecord) {
-	if len(records) == 0 {
-		return
+// mergeJournal is the newest MaxJournalRecords of both lists, each entry once.
+func mergeJournal(recent, listed []v1alpha1.JournalRecord) []v1alpha1.JournalRecord {
+	if len(recent) == 0 {
+		return listed
 	}
-	es.mu.Lock()
-	defer es.mu.Unlock()
-	es.unreported = append(es.unreported, records...)
+	seen := make(map[string]bool, len(recent)+len(listed))
+	out := make([]v1alpha1.JournalRecord, 0, min(len(recent)+len(listed), MaxJournalRecords))
+	for _, l := range [][]v1alpha1.JournalRecord{recent, listed} {
+		for _, j := range l {
+			if !seen[j.Entry] {
+				seen[j.Entry] = true
+				out = append(out, j)
+			}
+		}
+	}
+	slices.SortStableFunc(out, func(a, b v1alpha1.JournalRecord) int { return b.Time.Compare(a.Time.Time) })
+	if len(out) > MaxJournalRecords {
+		out = out[:MaxJournalRecords]
+	}
+	return out
 }
 
 // condition summarises the outcomes and ongoing fights, the most serious first;
-// es.mu must be held.
-func (es *enforceState) condition(generation int64, now time.Time) metav1.Condition {
+// s.mu must be held.
+func (s *State) condition(generation int64, now time.Time) metav1.Condition {
 	byKind := map[outcomeKind][]string{}
-	for _, o := range es.outcomes {
+	for _, o := range s.outcomes {
 		byKind[o.kind] = append(byKind[o.kind], o.msg)
 	}
 	var fights []string
-	for ref, g := range es.guards {
+	for ref, g := range s.guards {
 		if f := g.Active(now); f != nil {
 			fights = append(fights, f.Describe(ref.String(), now, g.Until()))
 		}
@@ -177,34 +184,14 @@ func (es *enforceState) condition(generation int64, now time.Time) metav1.Condit
 		c.Reason, c.Message = v1alpha1.ReasonRevertSkipped, joinSorted(byKind[outcomeSkipped])
 	default:
 		c.Status, c.Reason = metav1.ConditionTrue, v1alpha1.ReasonReverted
-		c.Message = fmt.Sprintf("Nothing left to revert; %d revert(s) applied since the operator started", es.reverts)
+		c.Message = fmt.Sprintf("Nothing left to revert; %d revert(s) applied since the operator started", s.reverts)
 	}
-	c.Message = note(c.Message)
+	c.Message = text.Note(c.Message)
 	return c
 }
 
-// reportDryRun sets the Enforced condition to the plan and announces newly planned actions.
-func (r *RoleBaselineReconciler) reportDryRun(rb *v1alpha1.RoleBaseline, es *enforceState, actions []revert.Action) {
-	planned := map[string]bool{}
-	var lines []string
-	for _, a := range actions {
-		line := fmt.Sprintf("%s %s", a.Kind, a.Ref)
-		planned[line] = true
-		lines = append(lines, line)
-		if !es.dryRunPlanned[line] {
-			r.Recorder.Eventf(rb, nil, corev1.EventTypeNormal, v1alpha1.ReasonDryRun, "Revert", "Dry run: would %s to revert %s", line, typesOf(a.Findings))
-		}
-	}
-	es.dryRunPlanned = planned
-	msg := "Dry run: nothing to revert"
-	if len(lines) > 0 {
-		msg = fmt.Sprintf("Dry run: %d revert(s) planned, none applied: %s", len(lines), strings.Join(lines, ", "))
-	}
-	meta.SetStatusCondition(&rb.Status.Conditions, metav1.Condition{Type: v1alpha1.ConditionEnforced, Status: metav1.ConditionFalse,
-		Reason: v1alpha1.ReasonDryRun, Message: note(msg), ObservedGeneration: rb.Generation})
-}
-
-func typesOf(fs []drift.Finding) string {
+// TypesOf lists the finding types of fs, each once, for messages.
+func TypesOf(fs []drift.Finding) string {
 	var out []string
 	seen := map[v1alpha1.FindingType]bool{}
 	for _, f := range fs {
@@ -219,4 +206,11 @@ func typesOf(fs []drift.Finding) string {
 func joinSorted(lines []string) string {
 	slices.Sort(lines)
 	return strings.Join(lines, "; ")
+}
+
+func minPositive(a, b time.Duration) time.Duration {
+	if a <= 0 || (b > 0 && b < a) {
+		return b
+	}
+	return a
 }

@@ -1,4 +1,4 @@
-package controllers
+package informers
 
 import (
 	"k8s.io/apimachinery/pkg/api/meta"

@@ -1,4 +1,4 @@
-package main
+package operator
 
 import (
 	"flag"
@@ -62,7 +62,7 @@ func TestAuditServiceFlags(t *testing.T) {
 			}
 			var o audit.Options
 			fs := flag.NewFlagSet("test", flag.ContinueOnError)
-			bindAuditFlags(fs, &o)
+			o.BindFlags(fs)
 			if err := fs.Parse(tc.args); err != nil {
 				t.Fatal(err)
 			}
