@@ -41,11 +41,11 @@ func TestMergeJournal(t *testing.T) {
 		want           string
 	}{
 		{"nothing new keeps the status", nil, []v1alpha1.JournalRecord{record("x", 0)}, "x"},
-		{"new records come first", []v1alpha1.JournalRecord{record("b", 2 * time.Second)}, []v1alpha1.JournalRecord{record("a", time.Second)}, "b,a"},
+		{"new records come first", []v1alpha1.JournalRecord{record("b", 2*time.Second)}, []v1alpha1.JournalRecord{record("a", time.Second)}, "b,a"},
 		{"a record already listed is listed once (a failed write retried)",
-			[]v1alpha1.JournalRecord{record("b", 2 * time.Second), record("a", time.Second)}, []v1alpha1.JournalRecord{record("a", time.Second)}, "b,a"},
+			[]v1alpha1.JournalRecord{record("b", 2*time.Second), record("a", time.Second)}, []v1alpha1.JournalRecord{record("a", time.Second)}, "b,a"},
 		{"newest first whatever the lists' order",
-			[]v1alpha1.JournalRecord{record("a", time.Second)}, []v1alpha1.JournalRecord{record("c", 3 * time.Second)}, "c,a"},
+			[]v1alpha1.JournalRecord{record("a", time.Second)}, []v1alpha1.JournalRecord{record("c", 3*time.Second)}, "c,a"},
 		{"capped at MaxJournalRecords, the oldest dropped", many("n", 15, 100*time.Second), many("o", 15, 0),
 			entries(many("n", 15, 100*time.Second)) + "," + entries(many("o", 15, 0)[:MaxJournalRecords-15])},
 	} {
