@@ -1,5 +1,9 @@
-// Package controllers holds the operator's reconcilers. They stay thin: read the
-// cache, call the drift engine, patch status once, emit events on change.
+// Package controllers holds the operator's two reconcilers, both thin. The
+// RoleBaseline controller writes each baseline's status once per reconcile, from
+// what internal/report makes of the registry's evaluator and what internal/enforce
+// did. The Enforce controller reverts each object whose findings moved in an Enforce
+// baseline, through internal/enforce. Neither holds state of its own; both read
+// internal/registry, which the webhook reads too. internal/operator wires them.
 package controllers
 
 // The operator's own permissions, generated into config/rbac/role.yaml by

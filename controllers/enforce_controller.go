@@ -110,3 +110,10 @@ func (r *EnforceReconciler) Reconcile(ctx context.Context, req EnforceRequest) (
 	after, err := r.Enforcer.Revert(ctx, entry, req.Object)
 	return ctrl.Result{RequeueAfter: after}, err
 }
+
+func minPositive(a, b time.Duration) time.Duration {
+	if a <= 0 || (b > 0 && b < a) {
+		return b
+	}
+	return a
+}

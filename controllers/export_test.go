@@ -1,6 +1,4 @@
 package controllers
 
-// Internals the envtest specs (package controllers_test) observe.
+// ReconcilesTotal is observed by the envtest specs (package controllers_test).
 var ReconcilesTotal = reconcilesTotal
-
-const EventBurst = eventBurst

@@ -18,6 +18,7 @@ import (
 	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
 	"github.com/rbac-guardrails/rbac-guardrails/controllers"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/drift"
+	"github.com/rbac-guardrails/rbac-guardrails/internal/report"
 )
 
 var (
@@ -258,13 +259,13 @@ var _ = Describe("RoleBaseline controller", func() {
 		const n = 5000
 		createRoles(ns, n, readPods)
 		got := eventuallyStatus(rb.Name, func(st *v1alpha1.RoleBaselineStatus) bool { return st.Counts.Drifts == n })
-		Expect(got.Status.Findings).To(HaveLen(controllers.DefaultStatusFindings))
-		Expect(got.Status.FindingsOmitted).To(BeEquivalentTo(n - controllers.DefaultStatusFindings))
+		Expect(got.Status.Findings).To(HaveLen(report.DefaultStatusFindings))
+		Expect(got.Status.FindingsOmitted).To(BeEquivalentTo(n - report.DefaultStatusFindings))
 		Expect(got.Status.Counts.ByType[v1alpha1.FindingUnexpected]).To(BeEquivalentTo(n))
 
 		By("emitting a bounded number of events for the mass change")
 		events := eventsAbout("RoleBaseline", "", rb.Name)
-		Expect(events[v1alpha1.ReasonDriftDetected]).To(BeNumerically("<=", controllers.EventBurst+5))
+		Expect(events[v1alpha1.ReasonDriftDetected]).To(BeNumerically("<=", report.EventBurst+5))
 		Eventually(func() map[string]int { return eventsAbout("RoleBaseline", "", rb.Name) }).Should(HaveKey(v1alpha1.ReasonMoreFindings))
 	})
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/approval"
+	"github.com/rbac-guardrails/rbac-guardrails/internal/drift"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/text"
 )
 
@@ -112,4 +113,32 @@ func (e *Enforcer) relaxedBy(ctx context.Context, rb *v1alpha1.RoleBaseline, s *
 	s.relaxedChecked, s.relaxedBy, s.relaxedApprover = hash, by, approver
 	s.mu.Unlock()
 	return by, approver, nil
+}
+
+// Report sets the Enforced condition (and for Enforce, status.journal and the findings'
+// reverted flags) for what Enforce mode did and may do for rb, and returns when to
+// look again: an approval still missing, a fight that ends when quiet. all are the
+// baseline's findings, needed for a dry run only.
+func (e *Enforcer) Report(ctx context.Context, rb *v1alpha1.RoleBaseline, hash string, all []drift.Finding) (time.Duration, error) {
+	s := e.State(rb)
+	switch {
+	case rb.Spec.Mode != v1alpha1.ModeEnforce:
+		return 0, e.ReportRelaxed(ctx, rb, s, hash)
+	case rb.Spec.Enforcement.DryRun:
+		e.ReportDryRun(ctx, rb, s, all)
+		return 0, nil
+	}
+	ok, _, err := e.Approved(ctx, rb, s, hash)
+	if err != nil {
+		return 0, err
+	}
+	if !ok {
+		// Degrade to Audit: a spec nobody entitled submitted is never enforced.
+		e.ReportNotApproved(rb, s, hash)
+		return ApprovalRecheck, nil
+	}
+	now := e.Now()
+	s.Report(rb, now)
+	// Clear RevertLoopDetected once the fight has been quiet for a window.
+	return s.FightsEndIn(now), nil
 }

@@ -335,18 +335,5 @@ func (e *Enforcer) prune(ctx context.Context, log logr.Logger, applier revert.Ap
 
 // cached reads an RBAC object from the cache with opts; nil when it does not exist.
 func (e *Enforcer) cached(ctx context.Context, ref drift.ObjectRef, opts ...client.GetOption) client.Object {
-	return Cached(ctx, e.Client, ref, opts...)
-}
-
-// Cached reads an RBAC object from c; nil when it does not exist or ref is no RBAC
-// object. Events regarding it carry its UID and show in kubectl describe.
-func Cached(ctx context.Context, c client.Reader, ref drift.ObjectRef, opts ...client.GetOption) client.Object {
-	obj := drift.NewObject(ref.Kind)
-	if obj == nil {
-		return nil
-	}
-	if err := c.Get(ctx, types.NamespacedName{Namespace: ref.Namespace, Name: ref.Name}, obj, opts...); err != nil {
-		return nil
-	}
-	return obj
+	return informers.RBACObject(ctx, e.Client, ref, opts...)
 }

@@ -9,18 +9,13 @@ import (
 
 	"k8s.io/client-go/rest"
 
-	"github.com/rbac-guardrails/rbac-guardrails/controllers"
-
 	"github.com/rbac-guardrails/rbac-guardrails/internal/audit"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/enforce"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/registry"
+	"github.com/rbac-guardrails/rbac-guardrails/internal/report"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/revert"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/webhook"
 )
-
-// DefaultStatusFindings is how many findings status lists by default; see
-// controllers.DefaultStatusFindings for why.
-const defaultStatusFindings = 20
 
 // Options are the settings of every subsystem Setup wires.
 type Options struct {
@@ -38,18 +33,18 @@ type Options struct {
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 	// UsageRefresh is the least time between two applications of new usage data
-	// (controllers.AuditSources.UsageRefresh; 30 s when zero).
+	// (report.AuditSources.UsageRefresh; 30 s when zero).
 	UsageRefresh time.Duration
 	// AuditSources, when set, are the sources of an audit intake set up on another
 	// manager (a test's); Setup then starts no intake of its own.
-	AuditSources *controllers.AuditSources
+	AuditSources *report.AuditSources
 }
 
 // BindFlags registers every subsystem's flags on fs, with their defaults.
 func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&o.ResyncPeriod, "resync-period", registry.DefaultResyncPeriod,
 		"How often each baseline is re-evaluated from a fresh snapshot, with 10% jitter; watch events keep it current in between.")
-	fs.IntVar(&o.StatusFindings, "status-findings-limit", defaultStatusFindings,
+	fs.IntVar(&o.StatusFindings, "status-findings-limit", report.DefaultStatusFindings,
 		"How many findings each RoleBaseline lists in status, most severe first (1-100); status.counts covers all of them. Each status write carries the whole list.")
 	o.Enforce.BindFlags(fs)
 	o.Webhooks.BindFlags(fs)

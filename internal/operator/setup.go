@@ -12,6 +12,7 @@ import (
 	"github.com/rbac-guardrails/rbac-guardrails/internal/drift"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/enforce"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/registry"
+	"github.com/rbac-guardrails/rbac-guardrails/internal/report"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/webhook"
 )
 
@@ -26,7 +27,7 @@ type Operator struct {
 	Registry *registry.Registry
 	Enforcer *enforce.Enforcer
 	// Audit is nil when no audit intake is configured.
-	Audit *controllers.AuditSources
+	Audit *report.AuditSources
 }
 
 // Setup adds the whole operator to mgr: the registry and its feed (every replica),
@@ -85,8 +86,10 @@ func Setup(mgr manager.Manager, o Options) (*Operator, error) {
 	}
 	enf := enforce.New(eo)
 
-	if err := (&controllers.RoleBaselineReconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("rbac-guardrails"),
-		Registry: reg, Enforcer: enf, StatusFindings: o.StatusFindings, Now: o.Now, Audit: src}).SetupWithManager(mgr); err != nil {
+	rep := &report.Reporter{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("rbac-guardrails"), Registry: reg,
+		StatusFindings: o.StatusFindings, Audit: src, Now: o.Now}
+	if err := (&controllers.RoleBaselineReconciler{Client: mgr.GetClient(), Registry: reg, Reporter: rep,
+		Enforcer: enf}).SetupWithManager(mgr); err != nil {
 		return nil, err
 	}
 	if err := (&controllers.EnforceReconciler{Registry: reg, Enforcer: enf}).SetupWithManager(mgr); err != nil {
@@ -110,12 +113,12 @@ func Setup(mgr manager.Manager, o Options) (*Operator, error) {
 
 // setupAudit wires the audit intakes and returns the controller's sources; nil when
 // no intake is configured.
-func setupAudit(mgr manager.Manager, o audit.Options, namespace string) (*controllers.AuditSources, error) {
+func setupAudit(mgr manager.Manager, o audit.Options, namespace string) (*report.AuditSources, error) {
 	if !o.Enabled() {
 		return nil, nil
 	}
 	o.Namespace = namespace
-	src := controllers.NewAuditSources(attributedWritesPerObject, attributedObjects, nil, nil)
+	src := report.NewAuditSources(attributedWritesPerObject, attributedObjects, nil, nil)
 	agg, loaded, err := audit.Setup(mgr, o, src.Index)
 	if err != nil {
 		return nil, err

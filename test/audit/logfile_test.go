@@ -11,9 +11,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/rbac-guardrails/rbac-guardrails/controllers"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/audit"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/drift"
+	"github.com/rbac-guardrails/rbac-guardrails/internal/report"
 )
 
 var _ = Describe("Audit log file", func() {
@@ -22,13 +22,13 @@ var _ = Describe("Audit log file", func() {
 		// the usage of the same days in usageNamespace.
 		ns := createNamespace()
 		opts := audit.Options{LogPath: auditLogPath, UsageWindow: 720 * time.Hour, Namespace: ns, FlushInterval: 200 * time.Millisecond}
-		start := func() (*controllers.AuditSources, func()) {
+		start := func() (*report.AuditSources, func()) {
 			mgr := newManager(cfg)
 			src := newSources()
 			addIntake(mgr, src, opts)
 			return src, run(mgr)
 		}
-		writers := func(src *controllers.AuditSources, name string) []string {
+		writers := func(src *report.AuditSources, name string) []string {
 			var verbs []string
 			for _, w := range src.Index.History(drift.ObjectRef{Kind: drift.KindRole, Namespace: ns, Name: name}) {
 				verbs = append(verbs, w.Verb+" by "+w.User)

@@ -35,10 +35,10 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
-	"github.com/rbac-guardrails/rbac-guardrails/controllers"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/audit"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/informers"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/operator"
+	"github.com/rbac-guardrails/rbac-guardrails/internal/report"
 )
 
 var (
@@ -163,7 +163,7 @@ func newManager(cfg *rest.Config) ctrl.Manager {
 
 // setup wires the operator on mgr with the suite's audit intake, or, when src is set,
 // with the sources of an intake another manager runs.
-func setup(mgr ctrl.Manager, src *controllers.AuditSources) {
+func setup(mgr ctrl.Manager, src *report.AuditSources) {
 	o := operator.DefaultOptions()
 	o.ResyncPeriod = time.Hour
 	o.Enforce.JournalNamespace = usageNamespace
@@ -177,14 +177,14 @@ func setup(mgr ctrl.Manager, src *controllers.AuditSources) {
 }
 
 // newSources are sources for an intake alone (addIntake).
-func newSources() *controllers.AuditSources {
-	src := controllers.NewAuditSources(16, 1000, nil, nil)
+func newSources() *report.AuditSources {
+	src := report.NewAuditSources(16, 1000, nil, nil)
 	src.UsageRefresh = 200 * time.Millisecond
 	return src
 }
 
 // addIntake adds the audit intakes and the usage store alone, feeding src.
-func addIntake(mgr ctrl.Manager, src *controllers.AuditSources, o audit.Options) {
+func addIntake(mgr ctrl.Manager, src *report.AuditSources, o audit.Options) {
 	agg, loaded, err := audit.Setup(mgr, o, src.Index)
 	Expect(err).NotTo(HaveOccurred())
 	src.Usage, src.UsageLoaded = agg, loaded

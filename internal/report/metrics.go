@@ -1,4 +1,4 @@
-package controllers
+package report
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
@@ -18,15 +18,10 @@ var (
 		Help:    "Time from the watch event of an RBAC change to the reconcile that writes its findings to status.",
 		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
 	})
-
-	reconcilesTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "rbac_guardrails_baseline_reconciles_total",
-		Help: "Reconciles of each baseline; an RBAC change outside every scope adds none.",
-	}, []string{"baseline"})
 )
 
 func init() {
-	metrics.Registry.MustRegister(findingsGauge, detectionSeconds, reconcilesTotal)
+	metrics.Registry.MustRegister(findingsGauge, detectionSeconds)
 }
 
 var findingTypes = []v1alpha1.FindingType{v1alpha1.FindingMissing, v1alpha1.FindingRulesAdded, v1alpha1.FindingRulesRemoved,
@@ -41,5 +36,4 @@ func recordFindings(baseline string, counts v1alpha1.FindingCounts) {
 
 func forgetBaseline(baseline string) {
 	findingsGauge.DeletePartialMatch(prometheus.Labels{"baseline": baseline})
-	reconcilesTotal.DeleteLabelValues(baseline)
 }

@@ -1,4 +1,4 @@
-package controllers
+package report
 
 import (
 	"context"
@@ -10,8 +10,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/workqueue"
-	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/source"
@@ -101,29 +99,31 @@ func (a *AuditSources) track(baseline string, findings []v1alpha1.Finding) {
 	}
 }
 
-// watchAudit adds the audit sources to the controller: a source that hands the
-// controller's queue to the attribution index, and the usage loop.
-func (r *RoleBaselineReconciler) watchAudit(mgr ctrl.Manager, b *builder.Builder) error {
+// Sources are what the status controller must watch and run for the audit sources:
+// a source that hands its queue to the attribution index (an attribution arriving
+// after the finding re-reconciles the baseline), and the usage loop (nil without
+// usage data). Both are nil without audit sources.
+func (r *Reporter) Sources() (source.Source, manager.Runnable) {
 	a := r.Audit
 	if a == nil {
-		return nil
+		return nil, nil
 	}
-	b.WatchesRawSource(source.Func(func(_ context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request]) error {
+	src := source.Func(func(_ context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request]) error {
 		a.mu.Lock()
 		defer a.mu.Unlock()
 		a.queue = q
 		return nil
-	}))
+	})
 	if a.Usage == nil {
-		return nil
+		return src, nil
 	}
 	a.started = r.Now()
-	return mgr.Add(manager.RunnableFunc(r.usageLoop))
+	return src, manager.RunnableFunc(r.usageLoop)
 }
 
 // whoChanged is the write that left the object at ref as the cache holds it, if the
 // audit log told.
-func (r *RoleBaselineReconciler) whoChanged(ctx context.Context, ref drift.ObjectRef) *audit.Write {
+func (r *Reporter) whoChanged(ctx context.Context, ref drift.ObjectRef) *audit.Write {
 	rv := ""
 	if obj := r.cachedObject(ctx, ref); obj != nil {
 		rv = obj.GetResourceVersion()
@@ -138,7 +138,7 @@ func (r *RoleBaselineReconciler) whoChanged(ctx context.Context, ref drift.Objec
 // does not know (a restart, an evicted object, an event still in flight) it keeps
 // what the previous status said. An attribution arriving for a finding already
 // reported is announced with a ChangeAttributed event.
-func (r *RoleBaselineReconciler) attribute(ctx context.Context, rb *v1alpha1.RoleBaseline, prev []v1alpha1.Finding) {
+func (r *Reporter) attribute(ctx context.Context, rb *v1alpha1.RoleBaseline, prev []v1alpha1.Finding) {
 	if r.Audit == nil {
 		return
 	}

@@ -1,4 +1,4 @@
-package controllers
+package report
 
 import (
 	"context"
@@ -12,26 +12,26 @@ import (
 
 	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/drift"
-	"github.com/rbac-guardrails/rbac-guardrails/internal/enforce"
+	"github.com/rbac-guardrails/rbac-guardrails/internal/informers"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/text"
 )
 
-// Event budget per baseline: a burst of eventBurst findings reported one by one, then
+// Event budget per baseline: a burst of EventBurst findings reported one by one, then
 // one more every eventEvery. Past it, new findings are counted and summarised in a
 // single MoreFindings event, so a mass change yields a few examples and a count.
 const (
-	eventBurst = 20
+	EventBurst = 20
 	eventEvery = 10 * time.Second
 )
 
-func newEventBudget() *rate.Limiter { return rate.NewLimiter(rate.Every(eventEvery), eventBurst) }
+func newEventBudget() *rate.Limiter { return rate.NewLimiter(rate.Every(eventEvery), EventBurst) }
 
 // emitEvents reports what changed since the findings last written: each fresh finding
 // on the baseline and on the drifted object, and the resolved ones, within the
 // baseline's event budget. Nothing changed, nothing emitted, so a resync or a restart
 // makes no noise. It returns how long to wait before a held-back summary can be
 // emitted, or 0.
-func (r *RoleBaselineReconciler) emitEvents(ctx context.Context, rb *v1alpha1.RoleBaseline, st *memory,
+func (r *Reporter) emitEvents(ctx context.Context, rb *v1alpha1.RoleBaseline, st *Memory,
 	fresh []drift.Finding, resolved []findingKey) time.Duration {
 	// Once findings are being held back, the next token goes to their summary.
 	allow := func() bool { return st.suppressed == 0 && st.budget.Allow() }
@@ -85,8 +85,8 @@ func (r *RoleBaselineReconciler) emitEvents(ctx context.Context, rb *v1alpha1.Ro
 }
 
 // cachedObject reads an RBAC object from the cache; nil when it does not exist.
-func (r *RoleBaselineReconciler) cachedObject(ctx context.Context, ref drift.ObjectRef) client.Object {
-	return enforce.Cached(ctx, r.Client, ref)
+func (r *Reporter) cachedObject(ctx context.Context, ref drift.ObjectRef) client.Object {
+	return informers.RBACObject(ctx, r.Client, ref)
 }
 
 func compareKeys(a, b findingKey) int {

@@ -1,4 +1,4 @@
-package controllers
+package report
 
 import (
 	"context"
@@ -12,10 +12,10 @@ import (
 // usageWait bounds how long status waits for stored usage after a start.
 const usageWait = 10 * time.Second
 
-// awaitUsage returns how long to hold a status write back, right after a start, until
+// AwaitUsage returns how long to hold a status write back, right after a start, until
 // the stored usage is loaded and applied (at most usageWait), so a restart does not
 // drop the UnusedPermission findings from status only to add them back; 0: go ahead.
-func (r *RoleBaselineReconciler) awaitUsage() time.Duration {
+func (r *Reporter) AwaitUsage() time.Duration {
 	a := r.Audit
 	if a == nil || a.Usage == nil {
 		return 0
@@ -34,7 +34,7 @@ func (r *RoleBaselineReconciler) awaitUsage() time.Duration {
 // usageLoop applies new usage data to the registry's evaluators, coalesced: usage
 // changes are signalled on every first-seen access and applied at most once per
 // UsageRefresh; the registry announces the baselines whose findings change.
-func (r *RoleBaselineReconciler) usageLoop(ctx context.Context) error {
+func (r *Reporter) usageLoop(ctx context.Context) error {
 	a := r.Audit
 	refresh := a.UsageRefresh
 	if refresh <= 0 {

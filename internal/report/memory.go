@@ -1,4 +1,4 @@
-package controllers
+package report
 
 import (
 	"sync"
@@ -15,10 +15,10 @@ import (
 // a few milliseconds, competing with the next revert for the API server.
 const enforceStatusInterval = 200 * time.Millisecond
 
-// memory is what the status controller remembers of one baseline between reconciles:
+// Memory is what the status controller remembers of one baseline between reconciles:
 // what its status and events announced. Only the controller's single worker for the
 // baseline touches it.
-type memory struct {
+type Memory struct {
 	uid types.UID
 	// written is the status after the last write: the informer cache can lag behind
 	// the operator's own patches, and a status computed against a stale copy would be
@@ -39,19 +39,19 @@ type memory struct {
 
 type memories struct {
 	mu sync.Mutex
-	m  map[string]*memory
+	m  map[string]*Memory
 }
 
 // of returns the memory of rb, new for a new UID.
-func (ms *memories) of(rb *v1alpha1.RoleBaseline) *memory {
+func (ms *memories) of(rb *v1alpha1.RoleBaseline) *Memory {
 	ms.mu.Lock()
 	defer ms.mu.Unlock()
 	if ms.m == nil {
-		ms.m = map[string]*memory{}
+		ms.m = map[string]*Memory{}
 	}
 	m := ms.m[rb.Name]
 	if m == nil || m.uid != rb.UID {
-		m = &memory{uid: rb.UID, reported: reportedSet{}, budget: newEventBudget()}
+		m = &Memory{uid: rb.UID, reported: reportedSet{}, budget: newEventBudget()}
 		ms.m[rb.Name] = m
 	}
 	return m
@@ -69,9 +69,9 @@ func (ms *memories) forget(name string) (types.UID, bool) {
 	return m.uid, true
 }
 
-// hold returns how long an Enforce baseline's status write should wait to be merged
+// Hold returns how long an Enforce baseline's status write should wait to be merged
 // with what follows, or 0. Audit baselines and dry runs never wait.
-func (m *memory) hold(rb *v1alpha1.RoleBaseline, now time.Time) time.Duration {
+func (m *Memory) Hold(rb *v1alpha1.RoleBaseline, now time.Time) time.Duration {
 	if !rb.Spec.Enforces() || m.statusAt.IsZero() || m.written == nil || m.written.ObservedGeneration != rb.Generation {
 		return 0
 	}
@@ -79,23 +79,31 @@ func (m *memory) hold(rb *v1alpha1.RoleBaseline, now time.Time) time.Duration {
 }
 
 // changed notes the oldest change a pass took from the registry's change log.
-func (m *memory) changed(since time.Time) {
+func (m *Memory) changed(since time.Time) {
 	if !since.IsZero() && (m.pendingSince.IsZero() || since.Before(m.pendingSince)) {
 		m.pendingSince = since
 	}
 }
 
-// observed records that the pending changes are in status (written now or already).
-func (m *memory) observed(now time.Time) {
+// Observed records that the pending changes are in status (written now or already).
+func (m *Memory) Observed(now time.Time) {
 	if !m.pendingSince.IsZero() {
 		detectionSeconds.Observe(now.Sub(m.pendingSince).Seconds())
 		m.pendingSince = time.Time{}
 	}
 }
 
-// wrote records a status write.
-func (m *memory) wrote(st *v1alpha1.RoleBaselineStatus, at time.Time) {
+// Wrote records a status write.
+func (m *Memory) Wrote(st *v1alpha1.RoleBaselineStatus, at time.Time) {
 	m.written = st.DeepCopy()
 	m.statusAt = at
-	m.observed(at)
+	m.Observed(at)
+}
+
+// Written is the status after the last write, or nil; the caller may change it.
+func (m *Memory) Written() *v1alpha1.RoleBaselineStatus {
+	if m.written == nil {
+		return nil
+	}
+	return m.written.DeepCopy()
 }

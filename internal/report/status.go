@@ -1,4 +1,4 @@
-package controllers
+package report
 
 import (
 	"fmt"
@@ -95,9 +95,9 @@ func summary(counts v1alpha1.FindingCounts, findings []v1alpha1.Finding) string 
 	return b.String()
 }
 
-// statusChanged reports whether a status write is needed: anything but
+// StatusChanged reports whether a status write is needed: anything but
 // lastEvaluationTime differs.
-func statusChanged(old, updated *v1alpha1.RoleBaselineStatus) bool {
+func StatusChanged(old, updated *v1alpha1.RoleBaselineStatus) bool {
 	a, b := old.DeepCopy(), updated.DeepCopy()
 	a.LastEvaluationTime, b.LastEvaluationTime = nil, nil
 	return !equality.Semantic.DeepEqual(a, b)
