@@ -116,6 +116,11 @@ demo: setup-envtest ## Show drift detection end to end on an embedded control pl
 docker-build: ## Build the container image.
 	docker build -t $(IMG) .
 
+.PHONY: image-tar
+image-tar: $(LOCALBIN) ## Write the container image as an archive without Docker (docker load -i / kind load image-archive bin/rbac-guardrails-image.tar).
+	CGO_ENABLED=0 GOOS=linux GOARCH=$$(go env GOARCH) go build -trimpath -ldflags='-s -w' -o $(LOCALBIN)/rbac-guardrails-linux .
+	go run ./hack/image-tar -binary $(LOCALBIN)/rbac-guardrails-linux -arch $$(go env GOARCH) -o $(LOCALBIN)/rbac-guardrails-image.tar -tag $(IMG)
+
 ##@ Deployment
 
 .PHONY: install

@@ -49,12 +49,14 @@ func TestBuildContextBuildsTheManager(t *testing.T) {
 			t.Errorf("the build context holds %s/; .dockerignore should leave it out", unwanted)
 		}
 	}
-	build := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", filepath.Join(t.TempDir(), "rbac-guardrails"), ".")
+	manager := filepath.Join(t.TempDir(), "rbac-guardrails")
+	build := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", manager, ".")
 	build.Dir = dir
 	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=-mod=readonly")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("the image's build context (%d files) does not build the manager: %v\n%s", copied, err, out)
 	}
+	t.Run("image archive", func(t *testing.T) { checkImageArchive(t, root, manager) })
 }
 
 // builderCopies returns the sources of the COPY lines of the first (builder) stage.
