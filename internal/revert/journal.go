@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
+	"github.com/rbac-guardrails/rbac-guardrails/internal/drift"
 )
 
 // Journal entries are ConfigMaps in one namespace, one per write, labelled with the
@@ -111,18 +112,8 @@ func restorable(obj client.Object) (string, error) {
 }
 
 func gvkOf(obj client.Object) schema.GroupVersionKind {
-	kind := ""
-	switch obj.(type) {
-	case *rbacv1.Role:
-		kind = "Role"
-	case *rbacv1.ClusterRole:
-		kind = "ClusterRole"
-	case *rbacv1.RoleBinding:
-		kind = "RoleBinding"
-	case *rbacv1.ClusterRoleBinding:
-		kind = "ClusterRoleBinding"
-	}
-	return rbacv1.SchemeGroupVersion.WithKind(kind)
+	ref, _ := drift.RefOf(obj)
+	return rbacv1.SchemeGroupVersion.WithKind(ref.Kind)
 }
 
 // prune deletes the oldest journal entries of a baseline beyond limit.

@@ -5,12 +5,12 @@ import (
 	"net/http"
 
 	admissionv1 "k8s.io/api/admission/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/util/sets"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
+	"github.com/rbac-guardrails/rbac-guardrails/internal/drift"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/registry"
 )
 
@@ -75,15 +75,8 @@ func (h *RBACHandler) Handle(ctx context.Context, req admission.Request) admissi
 }
 
 func newRBACObject(kind string) client.Object {
-	switch kind {
-	case "Role":
-		return &rbacv1.Role{}
-	case "ClusterRole":
-		return &rbacv1.ClusterRole{}
-	case "RoleBinding":
-		return &rbacv1.RoleBinding{}
-	case "ClusterRoleBinding":
-		return &rbacv1.ClusterRoleBinding{}
+	if obj := drift.NewObject(kind); obj != nil {
+		return obj
 	}
-	return nil
+	return nil // a nil drift.Object must stay a nil interface
 }
