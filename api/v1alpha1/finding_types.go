@@ -5,7 +5,7 @@ import (
 )
 
 // FindingType says how a live RBAC object departs from its baseline.
-// +kubebuilder:validation:Enum=Missing;RulesAdded;RulesRemoved;SubjectsAdded;SubjectsRemoved;RoleRefChanged;Unexpected;ExceedsCeiling;GuardrailViolation;UnusedPermission
+// +kubebuilder:validation:Enum=Missing;RulesAdded;RulesRemoved;SubjectsAdded;SubjectsRemoved;RoleRefChanged;Unexpected;ExceedsCeiling;GuardrailViolation;UnusedPermission;IneffectiveRule
 type FindingType string
 
 const (
@@ -29,6 +29,10 @@ const (
 	FindingGuardrailViolation FindingType = "GuardrailViolation"
 	// FindingUnusedPermission: a granted rule was not used in the usage window (advisory).
 	FindingUnusedPermission FindingType = "UnusedPermission"
+	// FindingIneffectiveRule: a role names what grants nothing (a prefix wildcard such
+	// as pods/*, a cluster-scoped resource in a Role); informational, almost always a
+	// mistake. Neither drift nor a violation.
+	FindingIneffectiveRule FindingType = "IneffectiveRule"
 )
 
 // IsDrift reports whether the type is a difference from declared roles and bindings.
@@ -39,6 +43,12 @@ func (t FindingType) IsDrift() bool {
 		return true
 	}
 	return false
+}
+
+// IsAdvisory reports whether the type is informational: listed in status, counted,
+// never an event of its own, never reverted or refused.
+func (t FindingType) IsAdvisory() bool {
+	return t == FindingUnusedPermission || t == FindingIneffectiveRule
 }
 
 // IsViolation reports whether the type breaks a ceiling or a guardrail.

@@ -12,7 +12,7 @@ func (s *RoleBaselineSpec) Reverts(t FindingType) bool {
 		return s.Unmanaged == UnmanagedRemove
 	case FindingExceedsCeiling, FindingGuardrailViolation:
 		return s.Enforcement.EffectiveViolations() == ViolationRemoveSubjects
-	case FindingUnusedPermission:
+	case FindingUnusedPermission, FindingIneffectiveRule:
 		return false
 	}
 	return true
@@ -25,7 +25,7 @@ func Refuses(unmanaged UnmanagedPolicy, t FindingType) bool {
 	switch t {
 	case FindingUnexpected:
 		return unmanaged == UnmanagedRemove
-	case FindingUnusedPermission:
+	case FindingUnusedPermission, FindingIneffectiveRule:
 		return false
 	}
 	return true

@@ -13,6 +13,7 @@ func TestTreatment(t *testing.T) {
 		FindingExceedsCeiling:     {false, true, true, true},
 		FindingGuardrailViolation: {false, true, true, true},
 		FindingUnusedPermission:   {false, false, false, false},
+		FindingIneffectiveRule:    {false, false, false, false},
 	}
 	for typ, want := range tests {
 		got := [4]bool{report.Reverts(typ), remove.Reverts(typ), Refuses(report.Unmanaged, typ), Refuses(remove.Unmanaged, typ)}

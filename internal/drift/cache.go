@@ -34,8 +34,9 @@ func (h ruleHasher) sum(rules []rbacv1.PolicyRule) uint64 {
 
 // guardHit caches the guardrail matches of one rule list, with the text of each.
 type guardHit struct {
-	rules   []rbacv1.PolicyRule
-	matches []guardrails.Match
+	rules      []rbacv1.PolicyRule
+	namespaced bool
+	matches    []guardrails.Match
 	texts   []string
 }
 

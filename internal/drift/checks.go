@@ -66,6 +66,18 @@ func checkRoleRules(d *desiredRole, ent *entry) []Finding {
 	return out
 }
 
+// checkIneffective reports what a role's rules name in vain.
+func checkIneffective(ent *entry) Finding {
+	why := "a resource matches only *, itself, resource/subresource or */subresource, and a verb or API group only * or itself"
+	if ent.ref.Kind == KindRole {
+		why += "; a Role cannot grant cluster-scoped resources or non-resource URLs"
+	}
+	f := NewFinding(v1alpha1.FindingIneffectiveRule, ent.ref, fmt.Sprintf("%s has rules that grant nothing: %s (%s)",
+		ent.ref, describeRules(ent.vain), why))
+	f.Rules = ent.vain
+	return f
+}
+
 // checkRoleGuardrails reports each enabled catalog rule the role's rules match (hit
 // holds the matches of these rules). The violation is reported on the role only:
 // bindings granting it are not repeated.

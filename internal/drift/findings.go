@@ -31,6 +31,8 @@ var typeSeverity = map[v1alpha1.FindingType]v1alpha1.Severity{
 	v1alpha1.FindingExceedsCeiling:  v1alpha1.SeverityHigh,
 	// Advisory: a grant nobody used is a candidate for removal, not a breach.
 	v1alpha1.FindingUnusedPermission: v1alpha1.SeverityLow,
+	// Informational: grants nothing, so it endangers nothing; it misleads readers.
+	v1alpha1.FindingIneffectiveRule: v1alpha1.SeverityLow,
 }
 
 // CompareFindings orders findings most severe first, then by type, object kind,
@@ -49,7 +51,7 @@ func CompareFindings(a, b *Finding) int {
 // rankOf orders by severity, then type; below numRanks.
 func rankOf(f *Finding) int { return sevRank(f.Severity)*numTypes + typRank(f.Type) }
 
-const numTypes, numRanks = 11, 5 * 11
+const numTypes, numRanks = 12, 5 * 12
 
 // sortFindings sorts many findings in CompareFindings order: grouped by rank in one
 // pass, then each group sorted on the fields that remain.
@@ -170,8 +172,10 @@ func typRank(t v1alpha1.FindingType) int {
 		return 8
 	case v1alpha1.FindingUnusedPermission:
 		return 9
+	case v1alpha1.FindingIneffectiveRule:
+		return 10
 	}
-	return 10
+	return 11
 }
 
 func cmpInt(a, b int) int {

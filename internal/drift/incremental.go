@@ -73,7 +73,8 @@ type desiredRole struct {
 type entry struct {
 	ref      ObjectRef
 	labels   map[string]string
-	rules    []rbacv1.PolicyRule
+	rules    []rbacv1.PolicyRule // as the authorizer applies them (effectiveRules)
+	vain     []rbacv1.PolicyRule // what the rules name in vain; nil almost always
 	agg      *rbacv1.AggregationRule
 	roleRef  *rbacv1.RoleRef
 	subjects []rbacv1.Subject
@@ -107,7 +108,8 @@ func NewEvaluator(spec *v1alpha1.RoleBaselineSpec, usage Usage) (*Evaluator, err
 	}
 	for i := range spec.Roles {
 		r := &spec.Roles[i]
-		d := &desiredRole{rules: toRBACRules(r.Rules)}
+		d := &desiredRole{}
+		d.rules, _ = effectiveRules(string(r.Kind), toRBACRules(r.Rules))
 		if r.AggregationRule != nil {
 			d.agg = &rbacv1.AggregationRule{ClusterRoleSelectors: r.AggregationRule.ClusterRoleSelectors}
 		}
@@ -290,7 +292,8 @@ func (e *Evaluator) load(snap *Snapshot, indexed bool) {
 }
 
 func roleEntry(kind, ns, name string, lbl map[string]string, rules []rbacv1.PolicyRule, agg *rbacv1.AggregationRule) entry {
-	return entry{ref: ObjectRef{kind, ns, name}, labels: lbl, rules: rules, agg: agg, grantPos: -1, nsPos: -1}
+	rules, vain := effectiveRules(kind, rules)
+	return entry{ref: ObjectRef{kind, ns, name}, labels: lbl, rules: rules, vain: vain, agg: agg, grantPos: -1, nsPos: -1}
 }
 
 // grantKey is the role a binding grants.
@@ -652,6 +655,9 @@ func (e *Evaluator) check(ent *entry) []Finding {
 			out = append(out, checkUnexpected(ent.ref))
 		}
 		out = append(out, checkRoleGuardrails(&e.policy, ent, e.guardHit(ent))...)
+		if len(ent.vain) > 0 {
+			out = append(out, checkIneffective(ent))
+		}
 		return e.keep(out)
 	}
 	if d := e.bindings[k]; d != nil {
@@ -729,10 +735,14 @@ func (e *Evaluator) beyond(ci int, ent, role *entry) *ceilHit {
 // guardHit returns the guardrail matches of a role's rules.
 func (e *Evaluator) guardHit(ent *entry) *guardHit {
 	h := e.ruleHash(ent)
-	if hit := e.cache.guard[h]; hit != nil && rulesEqual(hit.rules, ent.rules) {
+	namespaced := ent.ref.Kind == KindRole
+	if namespaced {
+		h = ^h // a Role and a ClusterRole with the same rules grant different things
+	}
+	if hit := e.cache.guard[h]; hit != nil && hit.namespaced == namespaced && rulesEqual(hit.rules, ent.rules) {
 		return hit
 	}
-	hit := &guardHit{rules: ent.rules, matches: guardrails.MatchRole(ent.rules, e.policy.enabled)}
+	hit := &guardHit{rules: ent.rules, namespaced: namespaced, matches: guardrails.MatchRole(ent.rules, e.policy.enabled, namespaced)}
 	for _, m := range hit.matches {
 		hit.texts = append(hit.texts, guardrailText(m))
 	}

@@ -112,8 +112,9 @@ func TestMatchRole(t *testing.T) {
 	)
 	allRole := []v1alpha1.GuardrailID{secrets, wildcard, workload, escalate, pv, proxy, csr, webhook, token, exec, nsWrite}
 	tests := map[string]struct {
-		rules []rbacv1.PolicyRule
-		want  []v1alpha1.GuardrailID
+		rules      []rbacv1.PolicyRule
+		namespaced bool // a Role, not a ClusterRole
+		want       []v1alpha1.GuardrailID
 	}{
 		"read configmaps":                    {rules: []rbacv1.PolicyRule{rule(s(""), s("configmaps", "pods"), s("get", "list", "watch"))}},
 		"get secrets":                        {rules: []rbacv1.PolicyRule{rule(s(""), s("secrets"), s("get"))}, want: []v1alpha1.GuardrailID{secrets}},
@@ -143,7 +144,18 @@ func TestMatchRole(t *testing.T) {
 		"nodes/proxy via */proxy":            {rules: []rbacv1.PolicyRule{rule(s(""), s("*/proxy"), s("get"))}, want: []v1alpha1.GuardrailID{wildcard, proxy}},
 		"nodes/proxy via resources *":        {rules: []rbacv1.PolicyRule{rule(s(""), s("*"), s("create"))}, want: []v1alpha1.GuardrailID{wildcard, workload, pv, proxy, token, exec}},
 		"nodes/proxy via apiGroups *":        {rules: []rbacv1.PolicyRule{rule(s("*"), s("nodes/proxy"), s("create"))}, want: []v1alpha1.GuardrailID{proxy}},
-		"nodes/* is no RBAC wildcard":        {rules: []rbacv1.PolicyRule{rule(s(""), s("nodes/*"), s("get"))}, want: []v1alpha1.GuardrailID{wildcard}},
+		// evaluation_helpers.go ResourceMatches: *, the resource, or */subresource; no prefix wildcard.
+		"nodes/* grants nothing, no wildcard": {rules: []rbacv1.PolicyRule{rule(s(""), s("nodes/*"), s("get"))}},
+		"*/* grants nothing, no wildcard":     {rules: []rbacv1.PolicyRule{rule(s(""), s("*/*"), s("get"))}},
+		// A Role's rules apply in its namespace only: cluster-scoped requests are never granted.
+		"Role: resources * reach no nodes/proxy": {rules: []rbacv1.PolicyRule{rule(s(""), s("*"), s("get"))}, namespaced: true,
+			want: []v1alpha1.GuardrailID{secrets, wildcard, exec}},
+		"Role: everything":                 {rules: []rbacv1.PolicyRule{rule(s("*"), s("*"), s("*"))}, namespaced: true, want: []v1alpha1.GuardrailID{secrets, wildcard, workload, escalate, token, exec}},
+		"Role: webhook configurations":     {rules: []rbacv1.PolicyRule{rule(s("admissionregistration.k8s.io"), s("validatingwebhookconfigurations"), s("patch"))}, namespaced: true},
+		"Role: csr approval and signer":    {rules: []rbacv1.PolicyRule{rule(s("certificates.k8s.io"), s("certificatesigningrequests/approval"), s("update")), rule(s("certificates.k8s.io"), s("signers"), s("approve"))}, namespaced: true},
+		"Role: patch namespaces":           {rules: []rbacv1.PolicyRule{rule(s(""), s("namespaces"), s("patch"))}, namespaced: true},
+		"Role: create pods":                {rules: []rbacv1.PolicyRule{rule(s(""), s("pods"), s("create"))}, namespaced: true, want: []v1alpha1.GuardrailID{workload}},
+		"Role: webhook configurations via *group": {rules: []rbacv1.PolicyRule{rule(s("*"), s("mutatingwebhookconfigurations"), s("delete"))}, namespaced: true},
 		"nodes without subresource":          {rules: []rbacv1.PolicyRule{rule(s(""), s("nodes"), s("get", "list"))}},
 		"csr approval subresource only":      {rules: []rbacv1.PolicyRule{rule(s("certificates.k8s.io"), s("certificatesigningrequests/approval"), s("update"))}},
 		"csr approve signer only":            {rules: []rbacv1.PolicyRule{rule(s("certificates.k8s.io"), s("signers"), s("approve"))}},
@@ -167,7 +179,7 @@ func TestMatchRole(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			var got []v1alpha1.GuardrailID
-			for _, m := range MatchRole(tc.rules, All()) {
+			for _, m := range MatchRole(tc.rules, All(), tc.namespaced) {
 				got = append(got, m.ID)
 				if len(m.Rules) == 0 {
 					t.Errorf("%s matched without offending rules", m.ID)
@@ -178,7 +190,7 @@ func TestMatchRole(t *testing.T) {
 			if !slices.Equal(got, want) {
 				t.Errorf("got %v, want %v", got, want)
 			}
-			if none := MatchRole(tc.rules, 0); len(none) != 0 {
+			if none := MatchRole(tc.rules, 0, tc.namespaced); len(none) != 0 {
 				t.Errorf("empty set matched %v", none)
 			}
 		})
@@ -259,7 +271,7 @@ func TestPrefilterNeverHides(t *testing.T) {
 			rules = append(rules, r)
 		}
 		var fast, slow []v1alpha1.GuardrailID
-		for _, m := range MatchRole(rules, All()) {
+		for _, m := range MatchRole(rules, All(), false) {
 			fast = append(fast, m.ID)
 		}
 		for _, r := range Catalog() {

@@ -1,6 +1,7 @@
 package guardrails
 
 import (
+	"slices"
 	"strings"
 
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -122,8 +123,9 @@ func candidates(rule *rbacv1.PolicyRule) Set {
 }
 
 // MatchRole returns the role rules in enabled that rules match, in catalog order.
-// rules are not modified.
-func MatchRole(rules []rbacv1.PolicyRule, enabled Set) []Match {
+// rules are not modified. A namespaced Role (namespaced true) cannot grant
+// cluster-scoped resources, so catalog requests for them are not matched there.
+func MatchRole(rules []rbacv1.PolicyRule, enabled Set, namespaced bool) []Match {
 	var cand Set
 	for i := range rules {
 		cand |= candidates(&rules[i])
@@ -138,15 +140,18 @@ func MatchRole(rules []rbacv1.PolicyRule, enabled Set) []Match {
 		if r.syntactic == nil && cand&(1<<uint(i)) == 0 {
 			continue
 		}
-		if m, ok := r.MatchRole(rules); ok {
+		if m, ok := r.match(rules, namespaced); ok {
 			out = append(out, m)
 		}
 	}
 	return out
 }
 
-// MatchRole reports whether rules match this catalog rule. It is false for binding rules.
-func (r *Rule) MatchRole(rules []rbacv1.PolicyRule) (Match, bool) {
+// MatchRole reports whether the rules of a ClusterRole match this catalog rule. It is
+// false for binding rules.
+func (r *Rule) MatchRole(rules []rbacv1.PolicyRule) (Match, bool) { return r.match(rules, false) }
+
+func (r *Rule) match(rules []rbacv1.PolicyRule, namespaced bool) (Match, bool) {
 	if r.Target != TargetRole {
 		return Match{}, false
 	}
@@ -156,11 +161,14 @@ func (r *Rule) MatchRole(rules []rbacv1.PolicyRule) (Match, bool) {
 	}
 	var covered []rbacv1.PolicyRule
 	for _, q := range r.anyOf {
+		if namespaced && requestClusterScoped(&q) {
+			continue // a Role cannot grant it
+		}
 		if ok, _ := validation.Covers(rules, []rbacv1.PolicyRule{q}); ok {
 			covered = append(covered, q)
 		}
 	}
-	if len(r.allOf) > 0 {
+	if len(r.allOf) > 0 && !(namespaced && slices.ContainsFunc(r.allOf, func(q rbacv1.PolicyRule) bool { return requestClusterScoped(&q) })) {
 		if ok, _ := validation.Covers(rules, r.allOf); ok {
 			covered = append(covered, r.allOf...)
 		}
@@ -192,8 +200,8 @@ func (r *Rule) MatchBinding(roleRef rbacv1.RoleRef, subjects []rbacv1.Subject) [
 	return r.binding(roleRef, subjects)
 }
 
-// matchWildcard flags rules with * in verbs or resources (including */subresource and
-// resource/* spellings) and the all-paths nonResourceURL "*". It is syntactic on
+// matchWildcard flags rules with * in verbs or resources (including */subresource)
+// and the all-paths nonResourceURL "*". It is syntactic on
 // purpose: CIS 5.1.3 is about the wildcard itself, not what it grants today.
 func matchWildcard(rules []rbacv1.PolicyRule) []rbacv1.PolicyRule {
 	var out []rbacv1.PolicyRule
@@ -205,6 +213,8 @@ func matchWildcard(rules []rbacv1.PolicyRule) []rbacv1.PolicyRule {
 	return out
 }
 
+// hasWildcard: * in verbs, * or */subresource in resources, or the nonResourceURL *.
+// resource/* is no wildcard: it grants nothing (the engine reports it as ineffective).
 func hasWildcard(r *rbacv1.PolicyRule) bool {
 	for _, v := range r.Verbs {
 		if v == rbacv1.VerbAll {
@@ -212,7 +222,7 @@ func hasWildcard(r *rbacv1.PolicyRule) bool {
 		}
 	}
 	for _, res := range r.Resources {
-		if strings.Contains(res, "*") {
+		if sub, ok := strings.CutPrefix(res, "*/"); res == rbacv1.ResourceAll || ok && !strings.Contains(sub, "*") {
 			return true
 		}
 	}

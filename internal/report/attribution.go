@@ -165,7 +165,7 @@ func (r *Reporter) attribute(ctx context.Context, rb *v1alpha1.RoleBaseline, pre
 			f.ChangedBy, f.ChangedAt = p.ChangedBy, p.ChangedAt
 		}
 		if p != nil && f.ChangedBy != "" && f.ChangedBy != p.ChangedBy && announced < maxAttributedEvents &&
-			f.Type != v1alpha1.FindingUnusedPermission {
+			!f.Type.IsAdvisory() {
 			announced++
 			msg := fmt.Sprintf("%s on %s: changed by %s", f.Type, ref, attributionText(f))
 			r.Recorder.Eventf(rb, nil, corev1.EventTypeNormal, v1alpha1.ReasonChangeAttributed, "Attribute", "%s", text.Note(msg))

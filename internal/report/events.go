@@ -37,7 +37,7 @@ func (r *Reporter) emitEvents(ctx context.Context, rb *v1alpha1.RoleBaseline, st
 	allow := func() bool { return st.suppressed == 0 && st.budget.Allow() }
 	for i := range fresh {
 		f := &fresh[i]
-		if f.Type == v1alpha1.FindingUnusedPermission {
+		if f.Type.IsAdvisory() {
 			continue // advisory findings are in status, not worth an event each
 		}
 		if !allow() {
@@ -56,7 +56,7 @@ func (r *Reporter) emitEvents(ctx context.Context, rb *v1alpha1.RoleBaseline, st
 	}
 
 	for _, k := range resolved {
-		if k.typ == v1alpha1.FindingUnusedPermission {
+		if k.typ.IsAdvisory() {
 			continue
 		}
 		if !allow() {

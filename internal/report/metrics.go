@@ -26,7 +26,7 @@ func init() {
 
 var findingTypes = []v1alpha1.FindingType{v1alpha1.FindingMissing, v1alpha1.FindingRulesAdded, v1alpha1.FindingRulesRemoved,
 	v1alpha1.FindingSubjectsAdded, v1alpha1.FindingSubjectsRemoved, v1alpha1.FindingRoleRefChanged, v1alpha1.FindingUnexpected,
-	v1alpha1.FindingExceedsCeiling, v1alpha1.FindingGuardrailViolation, v1alpha1.FindingUnusedPermission}
+	v1alpha1.FindingExceedsCeiling, v1alpha1.FindingGuardrailViolation, v1alpha1.FindingUnusedPermission, v1alpha1.FindingIneffectiveRule}
 
 func recordFindings(baseline string, counts v1alpha1.FindingCounts) {
 	for _, t := range findingTypes {

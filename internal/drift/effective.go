@@ -1,0 +1,181 @@
+package drift
+
+import (
+	"strings"
+
+	rbacv1 "k8s.io/api/rbac/v1"
+
+	"github.com/rbac-guardrails/rbac-guardrails/internal/guardrails"
+)
+
+// effectiveRules returns a role's rules as the RBAC authorizer applies them, and the
+// pieces that grant nothing. Kubernetes' rule matching (pkg/apis/rbac/v1
+// evaluation_helpers.go: VerbMatches, APIGroupMatches, ResourceMatches) knows no
+// prefix wildcard: a verb or group matches * or itself, a resource matches *, itself,
+// or */subresource, so pods/* or get* match no request. And a Role's rules apply to
+// requests in its namespace only, so a Role naming a cluster-scoped resource (nodes,
+// namespaces, webhook configurations...) grants nothing for it.
+//
+// When every rule is effective, rules itself is returned, uncopied.
+func effectiveRules(kind string, rules []rbacv1.PolicyRule) (effective, ineffective []rbacv1.PolicyRule) {
+	namespaced := kind == KindRole
+	if !anyIneffective(rules, namespaced) {
+		return rules, nil
+	}
+	effective = make([]rbacv1.PolicyRule, 0, len(rules))
+	for i := range rules {
+		r := &rules[i]
+		parts := []*rbacv1.PolicyRule{r}
+		if namespaced && mixedScope(r) {
+			// Scope is per group and resource: judge each group on its own.
+			parts = parts[:0]
+			for _, g := range r.APIGroups {
+				p := r.DeepCopy()
+				p.APIGroups = []string{g}
+				parts = append(parts, p)
+			}
+		}
+		for _, p := range parts {
+			keep, drop := splitRule(p, namespaced)
+			if keep != nil {
+				effective = append(effective, *keep)
+			}
+			if drop != nil {
+				ineffective = append(ineffective, *drop)
+			}
+		}
+	}
+	return effective, ineffective
+}
+
+// mixedScope: some but not every named group holds one of the rule's resources as
+// cluster-scoped.
+func mixedScope(r *rbacv1.PolicyRule) bool {
+	if len(r.APIGroups) < 2 {
+		return false
+	}
+	for _, res := range r.Resources {
+		some := false
+		for _, g := range r.APIGroups {
+			if g != rbacv1.APIGroupAll && guardrails.ClusterScoped(g, res) {
+				some = true
+			}
+		}
+		if some && !clusterScopedIn(r.APIGroups, res) {
+			return true
+		}
+	}
+	return false
+}
+
+func anyIneffective(rules []rbacv1.PolicyRule, namespaced bool) bool {
+	for i := range rules {
+		r := &rules[i]
+		if len(r.Resources) == 0 && len(r.NonResourceURLs) == 0 {
+			continue
+		}
+		if namespaced && len(r.NonResourceURLs) > 0 {
+			return true
+		}
+		for _, v := range r.Verbs {
+			if !matchable(v) {
+				return true
+			}
+		}
+		for _, g := range r.APIGroups {
+			if !matchable(g) {
+				return true
+			}
+		}
+		for _, res := range r.Resources {
+			if !resourceMatchable(res) || namespaced && clusterScopedIn(r.APIGroups, res) {
+				return true
+			}
+		}
+		if namespaced && mixedScope(r) {
+			return true
+		}
+	}
+	return false
+}
+
+// splitRule splits one rule into what it grants and what it names in vain (either
+// nil). The vain piece is the rule narrowed to its vain verbs, groups or resources.
+func splitRule(r *rbacv1.PolicyRule, namespaced bool) (keep, drop *rbacv1.PolicyRule) {
+	goodV, badV := partition(r.Verbs, matchable)
+	goodG, badG := partition(r.APIGroups, matchable)
+	goodR, badR := partition(r.Resources, func(res string) bool {
+		return resourceMatchable(res) && !(namespaced && clusterScopedIn(r.APIGroups, res))
+	})
+	vainURLs := namespaced && len(r.NonResourceURLs) > 0 // a Role cannot grant them
+	if len(badV)+len(badG)+len(badR) == 0 && !vainURLs {
+		return r.DeepCopy(), nil
+	}
+	d := r.DeepCopy()
+	if len(badV) > 0 {
+		d.Verbs = badV
+	}
+	if len(badG) > 0 {
+		d.APIGroups = badG
+	}
+	if len(badR) > 0 {
+		d.Resources = badR
+	}
+	if !vainURLs {
+		d.NonResourceURLs = nil
+	} else if len(badV)+len(badG)+len(badR) == 0 {
+		d.APIGroups, d.Resources, d.ResourceNames = nil, nil, nil
+	}
+	k := r.DeepCopy()
+	k.Verbs, k.APIGroups, k.Resources = goodV, goodG, goodR
+	if len(r.Resources) > 0 && (len(goodV) == 0 || len(goodG) == 0 || len(goodR) == 0) {
+		k.APIGroups, k.Resources, k.ResourceNames = nil, nil, nil
+	}
+	if vainURLs {
+		k.NonResourceURLs = nil
+	}
+	if len(k.Verbs) == 0 || len(k.Resources) == 0 && len(k.NonResourceURLs) == 0 {
+		k = nil
+	}
+	return k, d
+}
+
+// matchable: a verb or API group that can match a request: * or a name without *.
+func matchable(s string) bool { return s == "*" || !strings.Contains(s, "*") }
+
+// resourceMatchable: *, a resource or resource/subresource without *, or */subresource.
+func resourceMatchable(res string) bool {
+	if res == rbacv1.ResourceAll {
+		return true
+	}
+	if sub, ok := strings.CutPrefix(res, "*/"); ok {
+		return sub != "" && !strings.Contains(sub, "*")
+	}
+	return !strings.Contains(res, "*")
+}
+
+// clusterScopedIn: res is cluster-scoped in every group the rule names (a * group
+// could name a custom resource of that name: kept).
+func clusterScopedIn(groups []string, res string) bool {
+	if len(groups) == 0 {
+		return false
+	}
+	for _, g := range groups {
+		if g == rbacv1.APIGroupAll || !guardrails.ClusterScoped(g, res) {
+			return false
+		}
+	}
+	return true
+}
+
+func partition(in []string, ok func(string) bool) (yes, no []string) {
+	for _, s := range in {
+		if ok(s) {
+			yes = append(yes, s)
+		} else {
+			no = append(no, s)
+		}
+	}
+	return yes, no
+}
+

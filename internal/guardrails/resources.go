@@ -1,0 +1,58 @@
+package guardrails
+
+import (
+	"strings"
+
+	rbacv1 "k8s.io/api/rbac/v1"
+)
+
+// clusterScoped are the cluster-scoped resources Kubernetes 1.37 serves, by API group
+// (`kubectl api-resources --namespaced=false`). A namespaced Role cannot grant them:
+// the RBAC authorizer applies a RoleBinding's rules to requests in its namespace only,
+// and a request for a cluster-scoped resource has none. Resources of other groups
+// (custom resources) are taken for namespaced: reporting them stays the safe side.
+var clusterScoped = map[string]map[string]bool{
+	"":                             set("nodes", "namespaces", "persistentvolumes", "componentstatuses"),
+	"rbac.authorization.k8s.io":    set("clusterroles", "clusterrolebindings"),
+	"admissionregistration.k8s.io": set("mutatingwebhookconfigurations", "validatingwebhookconfigurations", "validatingadmissionpolicies", "validatingadmissionpolicybindings", "mutatingadmissionpolicies", "mutatingadmissionpolicybindings"),
+	"certificates.k8s.io":          set("certificatesigningrequests", "signers", "clustertrustbundles"),
+	"apiextensions.k8s.io":         set("customresourcedefinitions"),
+	"apiregistration.k8s.io":       set("apiservices"),
+	"storage.k8s.io":               set("storageclasses", "csinodes", "csidrivers", "volumeattachments", "volumeattributesclasses"),
+	"scheduling.k8s.io":            set("priorityclasses"),
+	"node.k8s.io":                  set("runtimeclasses"),
+	"networking.k8s.io":            set("ingressclasses", "ipaddresses", "servicecidrs"),
+	"authentication.k8s.io":        set("tokenreviews", "selfsubjectreviews"),
+	"authorization.k8s.io":         set("subjectaccessreviews", "selfsubjectaccessreviews", "selfsubjectrulesreviews"),
+	"flowcontrol.apiserver.k8s.io": set("flowschemas", "prioritylevelconfigurations"),
+	"resource.k8s.io":              set("deviceclasses", "resourceslices"),
+	"internal.apiserver.k8s.io":    set("storageversions"),
+}
+
+func set(names ...string) map[string]bool {
+	m := make(map[string]bool, len(names))
+	for _, n := range names {
+		m[n] = true
+	}
+	return m
+}
+
+// ClusterScoped reports whether resource (or resource/subresource) of group is a
+// cluster-scoped resource: a Role granting it grants nothing.
+func ClusterScoped(group, resource string) bool {
+	base, _, _ := strings.Cut(resource, "/")
+	return clusterScoped[group][base]
+}
+
+// requestClusterScoped: every group of a catalog request names its resource as
+// cluster-scoped.
+func requestClusterScoped(q *rbacv1.PolicyRule) bool {
+	for _, g := range q.APIGroups {
+		for _, res := range q.Resources {
+			if !ClusterScoped(g, res) {
+				return false
+			}
+		}
+	}
+	return len(q.APIGroups) > 0 && len(q.Resources) > 0
+}
