@@ -37,7 +37,7 @@ type guardHit struct {
 	rules      []rbacv1.PolicyRule
 	namespaced bool
 	matches    []guardrails.Match
-	texts   []string
+	texts      []string
 }
 
 type ceilKey struct {

@@ -105,7 +105,7 @@ func splitRule(r *rbacv1.PolicyRule, namespaced bool) (keep, drop *rbacv1.Policy
 	goodV, badV := partition(r.Verbs, matchable)
 	goodG, badG := partition(r.APIGroups, matchable)
 	goodR, badR := partition(r.Resources, func(res string) bool {
-		return resourceMatchable(res) && !(namespaced && clusterScopedIn(r.APIGroups, res))
+		return resourceMatchable(res) && (!namespaced || !clusterScopedIn(r.APIGroups, res))
 	})
 	vainURLs := namespaced && len(r.NonResourceURLs) > 0 // a Role cannot grant them
 	if len(badV)+len(badG)+len(badR) == 0 && !vainURLs {
@@ -178,4 +178,3 @@ func partition(in []string, ok func(string) bool) (yes, no []string) {
 	}
 	return yes, no
 }
-
