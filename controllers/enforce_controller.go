@@ -68,6 +68,9 @@ func (r *EnforceReconciler) SetupWithManager(mgr ctrl.Manager) error {
 			MaxConcurrentReconciles: EnforceWorkers,
 			RateLimiter:             workqueue.NewTypedItemExponentialFailureRateLimiter[EnforceRequest](revert.TransientRetry, maxRevertRetry),
 			RecoverPanic:            ptr.To(true),
+			// Every revert is equally urgent, so priorities buy nothing; the classic queue
+			// keeps less per item when 20,000 objects drift at once.
+			UsePriorityQueue: ptr.To(false),
 		}).
 		WithLogConstructor(func(req *EnforceRequest) logr.Logger {
 			if req == nil {

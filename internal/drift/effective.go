@@ -68,6 +68,9 @@ func mixedScope(r *rbacv1.PolicyRule) bool {
 	return false
 }
 
+// anyIneffective is the fast path: true when some rule needs splitting. It runs for
+// every role loaded, so it only scans for '*' and looks up the groups that hold
+// cluster-scoped resources.
 func anyIneffective(rules []rbacv1.PolicyRule, namespaced bool) bool {
 	for i := range rules {
 		r := &rules[i]
@@ -88,12 +91,27 @@ func anyIneffective(rules []rbacv1.PolicyRule, namespaced bool) bool {
 			}
 		}
 		for _, res := range r.Resources {
-			if !resourceMatchable(res) || namespaced && clusterScopedIn(r.APIGroups, res) {
+			if !resourceMatchable(res) {
 				return true
 			}
 		}
-		if namespaced && mixedScope(r) {
+		if namespaced && anyClusterScoped(r) {
 			return true
+		}
+	}
+	return false
+}
+
+// anyClusterScoped: some group and resource of the rule name a cluster-scoped resource.
+func anyClusterScoped(r *rbacv1.PolicyRule) bool {
+	for _, g := range r.APIGroups {
+		if g == rbacv1.APIGroupAll || !guardrails.HasClusterScoped(g) {
+			continue
+		}
+		for _, res := range r.Resources {
+			if guardrails.ClusterScoped(g, res) {
+				return true
+			}
 		}
 	}
 	return false
@@ -141,17 +159,20 @@ func splitRule(r *rbacv1.PolicyRule, namespaced bool) (keep, drop *rbacv1.Policy
 }
 
 // matchable: a verb or API group that can match a request: * or a name without *.
-func matchable(s string) bool { return s == "*" || !strings.Contains(s, "*") }
+func matchable(s string) bool { return s == "*" || strings.IndexByte(s, '*') < 0 }
 
 // resourceMatchable: *, a resource or resource/subresource without *, or */subresource.
 func resourceMatchable(res string) bool {
 	if res == rbacv1.ResourceAll {
 		return true
 	}
-	if sub, ok := strings.CutPrefix(res, "*/"); ok {
-		return sub != "" && !strings.Contains(sub, "*")
+	if strings.IndexByte(res, '*') < 0 {
+		return true
 	}
-	return !strings.Contains(res, "*")
+	if sub, ok := strings.CutPrefix(res, "*/"); ok {
+		return sub != "" && strings.IndexByte(sub, '*') < 0
+	}
+	return false
 }
 
 // clusterScopedIn: res is cluster-scoped in every group the rule names (a * group

@@ -37,6 +37,9 @@ func set(names ...string) map[string]bool {
 	return m
 }
 
+// HasClusterScoped reports whether group serves any cluster-scoped resource.
+func HasClusterScoped(group string) bool { return clusterScoped[group] != nil }
+
 // ClusterScoped reports whether resource (or resource/subresource) of group is a
 // cluster-scoped resource: a Role granting it grants nothing.
 func ClusterScoped(group, resource string) bool {
