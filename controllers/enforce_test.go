@@ -287,7 +287,7 @@ var _ = Describe("Enforce mode", func() {
 
 		ns, rb := enforcedTeam(nil)
 		role := getRole(ns, "app")
-		role.Rules = append(role.Rules, rule("", "nodes", "get")) // a permission the operator does not hold
+		role.Rules = append(role.Rules, rule("", "secrets", "get")) // a permission the operator does not hold
 		Expect(k8sClient.Update(ctx, role)).To(Succeed())
 		Eventually(func(g Gomega) []rbacv1.PolicyRule { return fetchRole(g, ns, "app").Rules }).Should(Equal([]rbacv1.PolicyRule{readPods}))
 		Expect(k8sClient.Delete(ctx, getBinding(ns, "app-devs"))).To(Succeed())
