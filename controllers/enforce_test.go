@@ -94,10 +94,16 @@ var _ = Describe("Enforce mode", func() {
 		Expect(getRole(ns, "app").Rules).To(Equal([]rbacv1.PolicyRule{readPods}))
 		Expect(getRole(ns, "app").Labels).To(HaveKeyWithValue(revert.ManagedByLabel, revert.ManagedByValue))
 
-		Expect(k8sClient.Delete(ctx, getBinding(ns, "app-devs"))).To(Succeed())
-		Expect(k8sClient.Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "app-devs"},
-			RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "view"},
-			Subjects: []rbacv1.Subject{group("devs")}})).To(Succeed())
+		// roleRef is immutable: a writer replaces the binding. The operator may recreate
+		// the deleted one before the writer's create lands; the writer then tries again.
+		Eventually(func() error {
+			if err := k8sClient.Delete(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "app-devs"}}); client.IgnoreNotFound(err) != nil {
+				return err
+			}
+			return k8sClient.Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "app-devs"},
+				RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "view"},
+				Subjects: []rbacv1.Subject{group("devs")}})
+		}).Should(Succeed())
 		Eventually(func(g Gomega) string { return fetchBinding(g, ns, "app-devs").RoleRef.Name }).Should(Equal("app"))
 
 		Expect(k8sClient.Create(ctx, newRoleBinding(ns, "extra", "app", group("devs")))).To(Succeed())
