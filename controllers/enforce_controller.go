@@ -9,7 +9,6 @@ import (
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
@@ -96,13 +95,11 @@ func (r *EnforceReconciler) Reconcile(ctx context.Context, req EnforceRequest) (
 	if entry == nil {
 		return ctrl.Result{}, nil // not loaded yet, or deleted: the status controller forgets it
 	}
-	if req.Object == (drift.ObjectRef{}) && entry.Baseline.Spec.Enforces() {
-		// The baseline request looks for an approval the object requests wait for.
-		var cur v1alpha1.RoleBaseline
-		if err := r.Enforcer.Client.Get(ctx, client.ObjectKey{Name: req.Baseline}, &cur); err != nil || !entry.Current(&cur) {
-			return ctrl.Result{}, client.IgnoreNotFound(err)
-		}
-		ok, _, err := r.Enforcer.Approved(ctx, &cur, r.Enforcer.State(&cur), entry.EffectHash)
+	if req.Object == (drift.ObjectRef{}) && entry.Baseline.Spec.Enforces() && entry.Usable() {
+		// The baseline request looks for an approval the object requests wait for;
+		// Revert checks that the entry is still the baseline's current spec.
+		rb := entry.Baseline
+		ok, _, err := r.Enforcer.Approved(ctx, rb, r.Enforcer.State(rb), entry.EffectHash)
 		if err != nil {
 			return ctrl.Result{}, err
 		}
@@ -112,11 +109,4 @@ func (r *EnforceReconciler) Reconcile(ctx context.Context, req EnforceRequest) (
 	}
 	after, err := r.Enforcer.Revert(ctx, entry, req.Object)
 	return ctrl.Result{RequeueAfter: after}, err
-}
-
-func minPositive(a, b time.Duration) time.Duration {
-	if a <= 0 || (b > 0 && b < a) {
-		return b
-	}
-	return a
 }

@@ -112,7 +112,7 @@ func (r *RoleBaselineReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	summaryIn, all := r.Reporter.Evaluate(ctx, rb, entry, mem, dryRun)
 	res.RequeueAfter = summaryIn
 	after, err := r.Enforcer.Report(ctx, rb, entry.EffectHash, all)
-	res.RequeueAfter = minPositive(res.RequeueAfter, after)
+	res.RequeueAfter = enforce.MinPositive(res.RequeueAfter, after)
 	return res, err
 }
 

@@ -1,5 +1,10 @@
 package v1alpha1
 
+import (
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
 // Condition types on a RoleBaseline.
 const (
 	// ConditionReady is True when the baseline was evaluated against the live RBAC;
@@ -85,3 +90,10 @@ const (
 	// its finding was reported.
 	ReasonChangeAttributed = "ChangeAttributed"
 )
+
+// SetStalled marks the baseline Stalled for its current generation: it cannot
+// progress until someone acts, as message says.
+func (rb *RoleBaseline) SetStalled(reason, message string) {
+	meta.SetStatusCondition(&rb.Status.Conditions, metav1.Condition{Type: ConditionStalled, Status: metav1.ConditionTrue,
+		Reason: reason, Message: message, ObservedGeneration: rb.Generation})
+}

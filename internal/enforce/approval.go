@@ -61,8 +61,7 @@ func (e *Enforcer) ReportNotApproved(rb *v1alpha1.RoleBaseline, s *State, hash s
 		"kubectl annotate rolebaseline %s %s=\"$(date +%%s)\" --overwrite", rb.Generation, rb.Name, approval.ReapproveAnnotation)
 	meta.SetStatusCondition(&rb.Status.Conditions, metav1.Condition{Type: v1alpha1.ConditionEnforced, Status: metav1.ConditionFalse,
 		Reason: v1alpha1.ReasonNotApproved, Message: text.Note(msg), ObservedGeneration: rb.Generation})
-	meta.SetStatusCondition(&rb.Status.Conditions, metav1.Condition{Type: v1alpha1.ConditionStalled, Status: metav1.ConditionTrue,
-		Reason: v1alpha1.ReasonNotApproved, Message: text.Note(msg), ObservedGeneration: rb.Generation})
+	rb.SetStalled(v1alpha1.ReasonNotApproved, text.Note(msg))
 	s.mu.Lock()
 	announce := s.unapprovedAnnounced != hash
 	s.unapprovedAnnounced = hash

@@ -169,7 +169,7 @@ func (e *Enforcer) Revert(ctx context.Context, entry *registry.Entry, ref drift.
 		if err != nil && failed == nil {
 			failed = err
 		}
-		wait = minPositive(wait, retry)
+		wait = MinPositive(wait, retry)
 	}
 
 	s.mu.Lock()

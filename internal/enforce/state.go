@@ -114,7 +114,7 @@ func (s *State) FightsEndIn(now time.Time) time.Duration {
 			if g.Until().After(end) {
 				end = g.Until()
 			}
-			next = minPositive(next, end.Sub(now)+time.Millisecond)
+			next = MinPositive(next, end.Sub(now)+time.Millisecond)
 		}
 	}
 	return next
@@ -208,7 +208,8 @@ func joinSorted(lines []string) string {
 	return strings.Join(lines, "; ")
 }
 
-func minPositive(a, b time.Duration) time.Duration {
+// MinPositive is the sooner of two waits, 0 meaning none.
+func MinPositive(a, b time.Duration) time.Duration {
 	if a <= 0 || (b > 0 && b < a) {
 		return b
 	}

@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
+	"github.com/rbac-guardrails/rbac-guardrails/internal/drift"
 )
 
 // DefaultResyncPeriod is how often a baseline is reloaded from a fresh snapshot when
@@ -140,7 +141,7 @@ func (f *Feed) load(ctx context.Context, rb *v1alpha1.RoleBaseline, force bool) 
 		return
 	}
 	start := time.Now()
-	e := f.Registry.Load(rb, func() (*Snapshot, error) { return snapshot(ctx, f.Cache) }, f.Now())
+	e := f.Registry.Load(rb, func() (*drift.Snapshot, error) { return snapshot(ctx, f.Cache) }, f.Now())
 	switch {
 	case e.Stale:
 		f.Log.Error(e.Err, "Reading the live RBAC for a baseline; retrying", "rolebaseline", rb.Name)

@@ -10,9 +10,6 @@ import (
 	"github.com/rbac-guardrails/rbac-guardrails/internal/drift"
 )
 
-// Snapshot is the live RBAC a baseline is loaded from.
-type Snapshot = drift.Snapshot
-
 // snapshot lists the live RBAC and Namespaces from the informer cache without deep
 // copies: the engine only reads them and cache objects are never modified.
 func snapshot(ctx context.Context, c client.Reader) (*drift.Snapshot, error) {

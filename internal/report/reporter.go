@@ -112,8 +112,7 @@ func setNotReady(rb *v1alpha1.RoleBaseline, reason, msg string) {
 	meta.SetStatusCondition(&rb.Status.Conditions, metav1.Condition{Type: v1alpha1.ConditionReady, Status: metav1.ConditionFalse,
 		Reason: reason, Message: text.Note(msg), ObservedGeneration: rb.Generation})
 	if reason == v1alpha1.ReasonInvalidSpec {
-		meta.SetStatusCondition(&rb.Status.Conditions, metav1.Condition{Type: v1alpha1.ConditionStalled, Status: metav1.ConditionTrue,
-			Reason: reason, Message: text.Note("The spec cannot be used until it is changed: " + msg), ObservedGeneration: rb.Generation})
+		rb.SetStalled(reason, text.Note("The spec cannot be used until it is changed: "+msg))
 	} else {
 		meta.RemoveStatusCondition(&rb.Status.Conditions, v1alpha1.ConditionStalled)
 	}
