@@ -16,7 +16,8 @@ const (
 	// GuardrailWorkloadCreate: create pods or workload controllers (CIS 5.1.4).
 	GuardrailWorkloadCreate GuardrailID = "workload-create"
 	// GuardrailAnonymousBinding: a binding to system:anonymous, system:unauthenticated,
-	// system:authenticated or system:masters (CIS 5.1.7).
+	// system:authenticated, system:serviceaccounts[:ns] or system:masters, graded by what
+	// the bound role grants (CIS 5.1.7).
 	GuardrailAnonymousBinding GuardrailID = "anonymous-binding"
 	// GuardrailEscalationVerbs: escalate, bind or impersonate (CIS 5.1.8).
 	GuardrailEscalationVerbs GuardrailID = "escalation-verbs"

@@ -87,7 +87,7 @@ func checkRoleGuardrails(p *policy, ent *entry, hit *guardHit) []Finding {
 		if p.exemptObject(m.ID, ent.ref) {
 			continue
 		}
-		out = append(out, Finding{Type: v1alpha1.FindingGuardrailViolation, Object: ent.ref, Severity: p.severity[m.ID],
+		out = append(out, Finding{Type: v1alpha1.FindingGuardrailViolation, Object: ent.ref, Severity: guardrails.Lower(p.severity[m.ID], m.Lower),
 			Guardrail: m.ID, Rules: m.Rules, text: ent.ref.String() + hit.texts[i]})
 	}
 	return out
@@ -100,7 +100,14 @@ func guardrailText(m guardrails.Match) string {
 	if what == "" {
 		what = describeRules(m.Rules)
 	}
-	return fmt.Sprintf(" violates guardrail %s (%s, %s): %s", m.ID, r.Title, r.Reference, what)
+	return fmt.Sprintf(" violates guardrail %s (%s, %s): %s%s", m.ID, r.Title, r.Reference, what, note(m.Note))
+}
+
+func note(n string) string {
+	if n == "" {
+		return ""
+	}
+	return " (" + n + ")"
 }
 
 // checkBindingShape compares a declared binding with a live one: roleRef and subjects.
@@ -126,10 +133,18 @@ func checkBindingShape(d *v1alpha1.DesiredBinding, ent *entry) []Finding {
 }
 
 // checkBindingGuardrails reports binding catalog rules (cluster-admin-binding,
-// anonymous-binding) for the subjects no exception allows.
-func checkBindingGuardrails(p *policy, ent *entry) []Finding {
+// anonymous-binding) for the subjects no exception allows. role is the bound role,
+// nil when it does not exist: the grade of a broad subject weighs what it grants.
+func checkBindingGuardrails(p *policy, ent, role *entry) []Finding {
 	var out []Finding
-	for _, m := range guardrails.MatchBindings(*ent.roleRef, ent.subjects, p.enabled) {
+	b := guardrails.Binding{RoleRef: *ent.roleRef, Subjects: ent.subjects}
+	if ent.ref.Kind == KindRoleBinding {
+		b.Namespace = ent.ref.Namespace
+	}
+	if role != nil && !role.binding {
+		b.Role, b.RoleFound = role.rules, true
+	}
+	for _, m := range guardrails.MatchBindings(&b, p.enabled) {
 		var bad []rbacv1.Subject
 		for _, s := range m.Subjects {
 			n := normalizeSubject(s, ent.ref.Namespace)
@@ -141,10 +156,10 @@ func checkBindingGuardrails(p *policy, ent *entry) []Finding {
 			continue
 		}
 		r, _ := guardrails.Lookup(m.ID)
-		out = append(out, Finding{Type: v1alpha1.FindingGuardrailViolation, Object: ent.ref, Severity: p.severity[m.ID],
+		out = append(out, Finding{Type: v1alpha1.FindingGuardrailViolation, Object: ent.ref, Severity: guardrails.Lower(p.severity[m.ID], m.Lower),
 			Guardrail: m.ID, Subjects: bad,
-			text: fmt.Sprintf("%s violates guardrail %s (%s, %s): grants %s %s to %s",
-				ent.ref, m.ID, r.Title, r.Reference, ent.roleRef.Kind, ent.roleRef.Name, describeSubjects(bad))})
+			text: fmt.Sprintf("%s violates guardrail %s (%s, %s): grants %s %s to %s%s",
+				ent.ref, m.ID, r.Title, r.Reference, ent.roleRef.Kind, ent.roleRef.Name, describeSubjects(bad), note(m.Note))})
 	}
 	return out
 }

@@ -79,6 +79,7 @@ type entry struct {
 	roleRef  *rbacv1.RoleRef
 	subjects []rbacv1.Subject
 	binding  bool
+	broad    bool    // a subject stands for many identities (guardrails.Broad)
 	reached  bool    // reach is set
 	reach    []reach // ceilings the binding's subjects reach
 	grantPos int32   // position in grants[grantKey()], -1 when not indexed
@@ -307,7 +308,7 @@ func (ent *entry) grantKey() ObjectRef {
 
 func bindingEntry(kind, ns, name string, lbl map[string]string, roleRef *rbacv1.RoleRef, subjects []rbacv1.Subject) entry {
 	return entry{ref: ObjectRef{kind, ns, name}, labels: lbl, roleRef: roleRef, subjects: subjects, binding: true,
-		grantPos: -1, nsPos: -1}
+		broad: slices.ContainsFunc(subjects, guardrails.Broad), grantPos: -1, nsPos: -1}
 }
 
 // Findings returns the current findings, sorted by CompareFindings. The slice is a
@@ -499,12 +500,13 @@ func (e *Evaluator) index(ent *entry) {
 	}
 }
 
-// indexGrant adds an in-scope binding that reaches a ceiling (any in-scope binding
-// when usage is set: its unused permissions read its role) to the grant index, and
+// indexGrant adds an in-scope binding that reaches a ceiling, or names a broad
+// subject (its guardrail's grade weighs the role), to the grant index, or any
+// in-scope binding when usage is set (its unused permissions read its role); and
 // removes a binding that left the scope. Out-of-scope bindings have no findings, so a
 // change of their role concerns nobody.
 func (e *Evaluator) indexGrant(ent *entry) {
-	if !ent.binding || (len(e.ceil.list) == 0 && e.usage == nil) {
+	if !ent.binding || (len(e.ceil.list) == 0 && e.usage == nil && !ent.broad) {
 		return
 	}
 	if !ent.inScope {
@@ -518,7 +520,7 @@ func (e *Evaluator) indexGrant(ent *entry) {
 		ent.reach = e.ceil.reached(ent.subjects, ent.ref.Namespace)
 		ent.reached = true
 	}
-	if len(ent.reach) == 0 && e.usage == nil {
+	if len(ent.reach) == 0 && e.usage == nil && !ent.broad {
 		return
 	}
 	k := ent.grantKey()
@@ -665,11 +667,11 @@ func (e *Evaluator) check(ent *entry) []Finding {
 	} else if e.report {
 		out = append(out, checkUnexpected(ent.ref))
 	}
-	out = append(out, checkBindingGuardrails(&e.policy, ent)...)
+	role := e.objects[ent.grantKey()]
+	out = append(out, checkBindingGuardrails(&e.policy, ent, role)...)
 	if len(ent.reach) == 0 && e.usage == nil {
 		return e.keep(out)
 	}
-	role := e.objects[ent.grantKey()]
 	if role == nil || role.binding {
 		return e.keep(out) // the role does not exist: it grants nothing
 	}

@@ -91,7 +91,9 @@ func TestEvaluateGuardrails(t *testing.T) {
 		want       []string
 		severity   map[string]v1alpha1.Severity
 	}{
-		"all by default": {want: all, severity: map[string]v1alpha1.Severity{"team-a/reader": v1alpha1.SeverityHigh, "team-a/root": v1alpha1.SeverityCritical}},
+		// A RoleBinding grants cluster-admin in its namespace only: High, not Critical.
+		// The unauthenticated group is bound to a Role that reads pods: High.
+		"all by default": {want: all, severity: map[string]v1alpha1.Severity{"team-a/reader": v1alpha1.SeverityHigh, "team-a/root": v1alpha1.SeverityHigh, "team-a/open": v1alpha1.SeverityHigh}},
 		"none":           {guardrails: noGuardrails},
 		"none plus one listed": {guardrails: v1alpha1.Guardrails{Set: v1alpha1.GuardrailSetNone,
 			Rules: []v1alpha1.GuardrailRule{{ID: v1alpha1.GuardrailSecretsRead, Enabled: boolPtr(true)}}}, want: all[:1]},

@@ -1,6 +1,8 @@
 package guardrails
 
 import (
+	"fmt"
+
 	rbacv1 "k8s.io/api/rbac/v1"
 
 	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
@@ -33,10 +35,16 @@ type Rule struct {
 	anyOf []rbacv1.PolicyRule
 	// allOf: the rule matches when the role covers every one of these requests.
 	allOf []rbacv1.PolicyRule
+	// fullNames, per resource of allOf, are resourceNames as dangerous as the whole
+	// resource; fullNote says why, after the names.
+	fullNames map[string][]string
+	fullNote  string
+	// grade, when set, adjusts a match's Lower and Note for the API server judged.
+	grade func(m *Match, srv Server)
 	// syntactic, when set, replaces coverage: it reports the offending rules itself.
 	syntactic func(rules []rbacv1.PolicyRule) []rbacv1.PolicyRule
-	// binding reports the offending subjects of a binding.
-	binding func(roleRef rbacv1.RoleRef, subjects []rbacv1.Subject) []rbacv1.Subject
+	// binding reports the offending subjects of a binding and grades the match.
+	binding func(b *Binding) (Match, bool)
 }
 
 // Requests returns the dangerous requests of a role rule, one verb/resource per
@@ -100,7 +108,7 @@ var catalog = []Rule{
 		),
 	},
 	{
-		ID: v1alpha1.GuardrailAnonymousBinding, Title: "binding to anonymous, all authenticated or system:masters",
+		ID: v1alpha1.GuardrailAnonymousBinding, Title: "binding to anonymous, all authenticated, all ServiceAccounts or system:masters",
 		Severity: v1alpha1.SeverityCritical, Reference: "CIS 5.1.7", Target: TargetBinding,
 		binding: matchAnonymousBinding,
 	},
@@ -135,6 +143,11 @@ var catalog = []Rule{
 			req("certificates.k8s.io", "certificatesigningrequests/approval", "update"),
 			req("certificates.k8s.io", "signers", "approve"),
 		),
+		// The CSR approver authorizes approve on the signer's name and on its
+		// "domain/*" (plugin/pkg/admission/certificates: IsAuthorizedForSignerName);
+		// kube-apiserver-client signs client certificates for any user and group.
+		fullNames: map[string][]string{"signers": {"kubernetes.io/kube-apiserver-client", "kubernetes.io/*"}},
+		fullNote:  "include the kube-apiserver-client signer, which issues client certificates for any user or group (system:masters too)",
 	},
 	{
 		ID: v1alpha1.GuardrailAdmissionWebhookWrite, Title: "write admission webhook configurations",
@@ -158,6 +171,7 @@ var catalog = []Rule{
 			req("", "pods/portforward", "create", "get"),
 			req("", "pods/ephemeralcontainers", "update", "patch"),
 		),
+		grade: gradeExecGet,
 	},
 	{
 		ID: v1alpha1.GuardrailNamespaceWrite, Title: "patch or update namespaces (can lift Pod Security labels)",
@@ -198,4 +212,36 @@ func IDs() []v1alpha1.GuardrailID {
 		out[i] = catalog[i].ID
 	}
 	return out
+}
+
+// execGetUntil is the release from which get alone no longer opens exec, attach or
+// port-forward: a websocket upgrade is a GET, and since Kubernetes 1.35 the
+// AuthorizePodWebsocketUpgradeCreatePermission feature (on by default) also asks for
+// create, as a SPDY POST always did (KEP-4006).
+var execGetUntil = [2]int{1, 35}
+
+// gradeExecGet grades pod-exec-attach when its only grants are get on pods/exec,
+// attach or portforward: harmless for exec on the releases that need create.
+func gradeExecGet(m *Match, srv Server) {
+	for _, q := range m.Requests {
+		if q.Verbs[0] != "get" {
+			return // create, or ephemeral containers: dangerous on every release
+		}
+	}
+	switch {
+	case srv.AtLeast(execGetUntil[0], execGetUntil[1]):
+		m.Lower += 2
+		m.Note = join(m.Note, fmt.Sprintf("judged for %s: get alone no longer opens exec, attach or port-forward (since 1.35 the websocket upgrade needs create)", srv))
+	case srv.Known():
+		m.Note = join(m.Note, fmt.Sprintf("judged for %s: get alone opens exec, attach and port-forward through a websocket upgrade (until 1.35)", srv))
+	default:
+		m.Note = join(m.Note, "judged for an API server of unknown version: before Kubernetes 1.35 get alone opens exec, attach and port-forward through a websocket upgrade")
+	}
+}
+
+func join(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "; " + b
 }

@@ -4,6 +4,7 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"maps"
 	"math/rand"
 	"os"
 	"regexp"
@@ -122,7 +123,8 @@ func TestMatchRole(t *testing.T) {
 		"secrets via apiGroups *":         {rules: []rbacv1.PolicyRule{rule(s("*"), s("secrets"), s("list"))}, want: []v1alpha1.GuardrailID{secrets}},
 		"secrets via resources *":         {rules: []rbacv1.PolicyRule{rule(s(""), s("*"), s("get"))}, want: []v1alpha1.GuardrailID{secrets, wildcard, proxy, exec}},
 		"secrets via verbs *":             {rules: []rbacv1.PolicyRule{rule(s(""), s("secrets"), s("*"))}, want: []v1alpha1.GuardrailID{secrets, wildcard}},
-		"secrets by resourceName":         {rules: []rbacv1.PolicyRule{{APIGroups: s(""), Resources: s("secrets"), Verbs: s("get"), ResourceNames: s("tls")}}},
+		"secrets by resourceName":         {rules: []rbacv1.PolicyRule{{APIGroups: s(""), Resources: s("secrets"), Verbs: s("get"), ResourceNames: s("tls")}}, want: []v1alpha1.GuardrailID{secrets}},
+		"create pods by resourceName":     {rules: []rbacv1.PolicyRule{{APIGroups: s(""), Resources: s("pods"), Verbs: s("create"), ResourceNames: s("p")}}},
 		"secrets in another group":        {rules: []rbacv1.PolicyRule{rule(s("example.com"), s("secrets"), s("get"))}},
 		"create secrets is not read":      {rules: []rbacv1.PolicyRule{rule(s(""), s("secrets"), s("create", "delete"))}},
 		"everything":                      {rules: []rbacv1.PolicyRule{rule(s("*"), s("*"), s("*")), {NonResourceURLs: s("*"), Verbs: s("*")}}, want: allRole},
@@ -199,49 +201,70 @@ func TestMatchRole(t *testing.T) {
 
 func TestMatchBindings(t *testing.T) {
 	user := rbacv1.Subject{Kind: rbacv1.UserKind, Name: "alice", APIGroup: rbacv1.GroupName}
+	authenticated := rbacv1.Subject{Kind: rbacv1.GroupKind, Name: "system:authenticated", APIGroup: rbacv1.GroupName}
+	read := []rbacv1.PolicyRule{rule(s(""), s("configmaps", "pods"), s("get", "list", "watch"))}
+	write := []rbacv1.PolicyRule{rule(s("apps"), s("deployments"), s("get", "update"))}
+	// The rules of the bootstrap system:discovery and system:basic-user ClusterRoles
+	// (plugin/pkg/auth/authorizer/rbac/bootstrappolicy/policy.go).
+	discovery := []rbacv1.PolicyRule{
+		{NonResourceURLs: s("/api", "/api/*", "/apis", "/apis/*", "/healthz", "/livez", "/openapi", "/openapi/*", "/readyz", "/version", "/version/"), Verbs: s("get")},
+		rule(s("authorization.k8s.io"), s("selfsubjectaccessreviews", "selfsubjectrulesreviews"), s("create")),
+		rule(s("authentication.k8s.io"), s("selfsubjectreviews"), s("create")),
+	}
+	clusterRole := func(name string) rbacv1.RoleRef { return rbacv1.RoleRef{Kind: "ClusterRole", Name: name} }
+	type want struct {
+		subjects, lower int
+	}
 	tests := map[string]struct {
-		roleRef  rbacv1.RoleRef
-		subjects []rbacv1.Subject
-		want     map[v1alpha1.GuardrailID]int
+		b    Binding
+		want map[v1alpha1.GuardrailID]want
 	}{
-		"cluster-admin to a user": {roleRef: rbacv1.RoleRef{Kind: "ClusterRole", Name: "cluster-admin"}, subjects: []rbacv1.Subject{user},
-			want: map[v1alpha1.GuardrailID]int{v1alpha1.GuardrailClusterAdminBinding: 1}},
-		"a Role named cluster-admin": {roleRef: rbacv1.RoleRef{Kind: "Role", Name: "cluster-admin"}, subjects: []rbacv1.Subject{user}},
-		"view to authenticated": {roleRef: rbacv1.RoleRef{Kind: "ClusterRole", Name: "view"},
-			subjects: []rbacv1.Subject{user, {Kind: rbacv1.GroupKind, Name: "system:authenticated"}},
-			want:     map[v1alpha1.GuardrailID]int{v1alpha1.GuardrailAnonymousBinding: 1}},
-		"cluster-admin to masters and anonymous": {roleRef: rbacv1.RoleRef{Kind: "ClusterRole", Name: "cluster-admin"},
-			subjects: []rbacv1.Subject{{Kind: rbacv1.GroupKind, Name: "system:masters"}, {Kind: rbacv1.UserKind, Name: "system:anonymous"}},
-			want:     map[v1alpha1.GuardrailID]int{v1alpha1.GuardrailClusterAdminBinding: 2, v1alpha1.GuardrailAnonymousBinding: 2}},
-		"unauthenticated group":        {roleRef: rbacv1.RoleRef{Kind: "Role", Name: "x"}, subjects: []rbacv1.Subject{{Kind: rbacv1.GroupKind, Name: "system:unauthenticated"}}, want: map[v1alpha1.GuardrailID]int{v1alpha1.GuardrailAnonymousBinding: 1}},
-		"serviceaccount named like it": {roleRef: rbacv1.RoleRef{Kind: "Role", Name: "x"}, subjects: []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: "system:anonymous", Namespace: "a"}}},
+		"cluster-admin to a user": {b: Binding{RoleRef: clusterRole("cluster-admin"), Subjects: []rbacv1.Subject{user}},
+			want: map[v1alpha1.GuardrailID]want{v1alpha1.GuardrailClusterAdminBinding: {1, 0}}},
+		"cluster-admin in one namespace (RoleBinding) is one step lower": {b: Binding{RoleRef: clusterRole("cluster-admin"), Subjects: []rbacv1.Subject{user}, Namespace: "ci"},
+			want: map[v1alpha1.GuardrailID]want{v1alpha1.GuardrailClusterAdminBinding: {1, 1}}},
+		"a Role named cluster-admin": {b: Binding{RoleRef: rbacv1.RoleRef{Kind: "Role", Name: "cluster-admin"}, Subjects: []rbacv1.Subject{user}, Namespace: "a"}},
+		"view to authenticated is High": {b: Binding{RoleRef: clusterRole("view"), Subjects: []rbacv1.Subject{user, authenticated}, Role: read, RoleFound: true},
+			want: map[v1alpha1.GuardrailID]want{v1alpha1.GuardrailAnonymousBinding: {1, 1}}},
+		"edit to authenticated is Critical": {b: Binding{RoleRef: clusterRole("edit"), Subjects: []rbacv1.Subject{authenticated}, Role: write, RoleFound: true},
+			want: map[v1alpha1.GuardrailID]want{v1alpha1.GuardrailAnonymousBinding: {1, 0}}},
+		"read secrets to all serviceaccounts is Critical": {b: Binding{RoleRef: clusterRole("x"), Subjects: []rbacv1.Subject{{Kind: rbacv1.GroupKind, Name: "system:serviceaccounts"}},
+			Role: []rbacv1.PolicyRule{rule(s(""), s("secrets"), s("list"))}, RoleFound: true},
+			want: map[v1alpha1.GuardrailID]want{v1alpha1.GuardrailAnonymousBinding: {1, 0}}},
+		"a namespace's serviceaccounts": {b: Binding{RoleRef: clusterRole("view"), Subjects: []rbacv1.Subject{{Kind: rbacv1.GroupKind, Name: "system:serviceaccounts:ci"}}, Namespace: "ci", Role: read, RoleFound: true},
+			want: map[v1alpha1.GuardrailID]want{v1alpha1.GuardrailAnonymousBinding: {1, 1}}},
+		"bootstrap discovery to authenticated is informational": {b: Binding{RoleRef: clusterRole("system:discovery"), Subjects: []rbacv1.Subject{authenticated}, Role: discovery, RoleFound: true},
+			want: map[v1alpha1.GuardrailID]want{v1alpha1.GuardrailAnonymousBinding: {1, 3}}},
+		"a widened system:discovery is judged by its rules": {b: Binding{RoleRef: clusterRole("system:discovery"), Subjects: []rbacv1.Subject{authenticated},
+			Role: append(slices.Clone(discovery), rule(s(""), s("secrets"), s("get"))), RoleFound: true},
+			want: map[v1alpha1.GuardrailID]want{v1alpha1.GuardrailAnonymousBinding: {1, 0}}},
+		"a missing role is High": {b: Binding{RoleRef: clusterRole("gone"), Subjects: []rbacv1.Subject{authenticated}},
+			want: map[v1alpha1.GuardrailID]want{v1alpha1.GuardrailAnonymousBinding: {1, 1}}},
+		"cluster-admin to masters and anonymous": {b: Binding{RoleRef: clusterRole("cluster-admin"),
+			Subjects: []rbacv1.Subject{{Kind: rbacv1.GroupKind, Name: "system:masters"}, {Kind: rbacv1.UserKind, Name: "system:anonymous"}}, Role: discovery, RoleFound: true},
+			want: map[v1alpha1.GuardrailID]want{v1alpha1.GuardrailClusterAdminBinding: {2, 0}, v1alpha1.GuardrailAnonymousBinding: {2, 0}}},
+		"unauthenticated group": {b: Binding{RoleRef: rbacv1.RoleRef{Kind: "Role", Name: "x"}, Namespace: "a", Subjects: []rbacv1.Subject{{Kind: rbacv1.GroupKind, Name: "system:unauthenticated"}}, Role: write, RoleFound: true},
+			want: map[v1alpha1.GuardrailID]want{v1alpha1.GuardrailAnonymousBinding: {1, 0}}},
+		"serviceaccount named like it":                                        {b: Binding{RoleRef: rbacv1.RoleRef{Kind: "Role", Name: "x"}, Subjects: []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: "system:anonymous", Namespace: "a"}}}},
+		"a group named like a namespace's serviceaccounts, without the colon": {b: Binding{RoleRef: clusterRole("view"), Subjects: []rbacv1.Subject{{Kind: rbacv1.GroupKind, Name: "system:serviceaccountsx"}}}},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			got := map[v1alpha1.GuardrailID]int{}
-			for _, m := range MatchBindings(tc.roleRef, tc.subjects, All()) {
-				got[m.ID] = len(m.Subjects)
+			got := map[v1alpha1.GuardrailID]want{}
+			for _, m := range MatchBindings(&tc.b, All()) {
+				got[m.ID] = want{len(m.Subjects), m.Lower}
+				if m.Lower > 0 && m.Note == "" {
+					t.Errorf("%s graded lower without a note", m.ID)
+				}
 			}
 			if len(tc.want) == 0 && len(got) == 0 {
 				return
 			}
-			if !mapsEqual(got, tc.want) {
+			if !maps.Equal(got, tc.want) {
 				t.Errorf("got %v, want %v", got, tc.want)
 			}
 		})
 	}
-}
-
-func mapsEqual(a, b map[v1alpha1.GuardrailID]int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
 }
 
 // TestPrefilterNeverHides checks that the fast candidate filter of MatchRole never

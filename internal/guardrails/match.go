@@ -1,6 +1,7 @@
 package guardrails
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 
@@ -49,6 +50,14 @@ type Match struct {
 	Rules []rbacv1.PolicyRule
 	// Subjects are the offending subjects (binding rules).
 	Subjects []rbacv1.Subject
+	// Names are the resourceNames a grant is narrowed to, when it is.
+	Names []string
+	// Lower is how many steps below the rule's severity the match is graded: a grant
+	// narrowed by resourceNames or namespace, one that matters only on other API
+	// server versions, a broad group bound to a harmless role.
+	Lower int
+	// Note qualifies the match for people: the names, namespace or version judged.
+	Note string
 }
 
 // prefilter masks: which coverage rules could possibly be matched by a rule naming a
@@ -87,8 +96,8 @@ func init() {
 
 // candidates returns the coverage rules a single policy rule could match.
 func candidates(rule *rbacv1.PolicyRule) Set {
-	// A rule restricted to resourceNames never covers a request for every name.
-	if len(rule.ResourceNames) > 0 || len(rule.Resources) == 0 {
+	// resourceNames are ignored here: a rule narrowed by them still grants those objects.
+	if len(rule.Resources) == 0 {
 		return 0
 	}
 	var v, g, r Set
@@ -159,45 +168,112 @@ func (r *Rule) match(rules []rbacv1.PolicyRule, namespaced bool) (Match, bool) {
 		bad := r.syntactic(rules)
 		return Match{ID: r.ID, Rules: bad}, len(bad) > 0
 	}
-	var covered []rbacv1.PolicyRule
-	for _, q := range r.anyOf {
-		if namespaced && requestClusterScoped(&q) {
+	grantable := func(q *rbacv1.PolicyRule) bool { return !namespaced || !requestClusterScoped(q) }
+	var full, named []rbacv1.PolicyRule
+	var names, critical []string
+	for i := range r.anyOf {
+		q := &r.anyOf[i]
+		if !grantable(q) {
 			continue // a Role cannot grant it
 		}
-		if ok, _ := validation.Covers(rules, []rbacv1.PolicyRule{q}); ok {
-			covered = append(covered, q)
+		if ok, _ := validation.Covers(rules, []rbacv1.PolicyRule{*q}); ok {
+			full = append(full, *q)
+		} else if n := namedCover(rules, q); len(n) > 0 {
+			named, names = append(named, *q), append(names, n...)
 		}
 	}
-	if len(r.allOf) > 0 && !(namespaced && slices.ContainsFunc(r.allOf, func(q rbacv1.PolicyRule) bool { return requestClusterScoped(&q) })) {
-		if ok, _ := validation.Covers(rules, r.allOf); ok {
-			covered = append(covered, r.allOf...)
-		}
+	if len(r.allOf) > 0 && !slices.ContainsFunc(r.allOf, func(q rbacv1.PolicyRule) bool { return !grantable(&q) }) {
+		f, n, ns, crit := r.coverAll(rules)
+		full, named, names = append(full, f...), append(named, n...), append(names, ns...)
+		critical = crit
 	}
-	if len(covered) == 0 {
+	if len(full)+len(named) == 0 {
 		return Match{}, false
 	}
 	m := Match{ID: r.ID}
-	for _, q := range covered {
+	for _, q := range append(full, named...) {
 		m.Requests = append(m.Requests, *q.DeepCopy())
 	}
 	for i := range rules {
-		for _, q := range covered {
-			if ok, _ := validation.Covers(rules[i:i+1], []rbacv1.PolicyRule{q}); ok {
-				m.Rules = append(m.Rules, *rules[i].DeepCopy())
-				break
-			}
+		if slices.ContainsFunc(full, func(q rbacv1.PolicyRule) bool { return covers(&rules[i], &q) }) ||
+			slices.ContainsFunc(named, func(q rbacv1.PolicyRule) bool { return coversIgnoringNames(&rules[i], &q) }) {
+			m.Rules = append(m.Rules, *rules[i].DeepCopy())
 		}
+	}
+	if len(full) == 0 {
+		// resourceNames narrow the grant to those objects; it is still granted.
+		slices.Sort(names)
+		m.Names = slices.Compact(names)
+		m.Lower = 1
+		m.Note = "only for resourceNames " + strings.Join(m.Names, ", ")
+	}
+	if len(critical) > 0 {
+		m.Note = fmt.Sprintf("resourceNames %s %s", strings.Join(critical, ", "), r.fullNote)
+	}
+	if r.grade != nil {
+		r.grade(&m, CurrentServer())
 	}
 	return m, true
 }
 
-// MatchBinding returns the subjects of a binding that this catalog rule flags; nil
-// for role rules.
-func (r *Rule) MatchBinding(roleRef rbacv1.RoleRef, subjects []rbacv1.Subject) []rbacv1.Subject {
-	if r.binding == nil {
-		return nil
+// coverAll matches an allOf rule: every request covered, in full or for some names.
+// A name in fullNames counts as the whole resource; critical returns those named.
+func (r *Rule) coverAll(rules []rbacv1.PolicyRule) (full, named []rbacv1.PolicyRule, names, critical []string) {
+	for i := range r.allOf {
+		q := &r.allOf[i]
+		if ok, _ := validation.Covers(rules, []rbacv1.PolicyRule{*q}); ok {
+			continue
+		}
+		n := namedCover(rules, q)
+		if len(n) == 0 {
+			return nil, nil, nil, nil
+		}
+		hit := slices.DeleteFunc(slices.Clone(n), func(x string) bool { return !slices.Contains(r.fullNames[q.Resources[0]], x) })
+		if len(hit) > 0 {
+			critical = append(critical, hit...)
+		} else {
+			named, names = append(named, *q), append(names, n...)
+		}
 	}
-	return r.binding(roleRef, subjects)
+	if len(named) > 0 {
+		return nil, r.allOf, names, nil
+	}
+	return r.allOf, nil, nil, critical
+}
+
+// covers: one rule covers one request.
+func covers(rule, q *rbacv1.PolicyRule) bool {
+	ok, _ := validation.Covers([]rbacv1.PolicyRule{*rule}, []rbacv1.PolicyRule{*q})
+	return ok
+}
+
+// coversIgnoringNames: a rule with resourceNames would cover the request without them.
+func coversIgnoringNames(rule, q *rbacv1.PolicyRule) bool {
+	if len(rule.ResourceNames) == 0 || !namable(q) {
+		return false
+	}
+	wide := *rule
+	wide.ResourceNames = nil
+	return covers(&wide, q)
+}
+
+// namedCover returns the resourceNames under which rules grant request q for some
+// objects only. Creating a top-level resource names no object, so resourceNames
+// never allow it (evaluation_helpers.go ResourceNameMatches matches the request's
+// name, empty for create); a subresource's create (pods/exec, serviceaccounts/token)
+// names its parent.
+func namedCover(rules []rbacv1.PolicyRule, q *rbacv1.PolicyRule) []string {
+	var names []string
+	for i := range rules {
+		if coversIgnoringNames(&rules[i], q) {
+			names = append(names, rules[i].ResourceNames...)
+		}
+	}
+	return names
+}
+
+func namable(q *rbacv1.PolicyRule) bool {
+	return !slices.Contains(q.Verbs, "create") || strings.Contains(q.Resources[0], "/")
 }
 
 // matchWildcard flags rules with * in verbs or resources (including */subresource)
@@ -232,47 +308,4 @@ func hasWildcard(r *rbacv1.PolicyRule) bool {
 		}
 	}
 	return false
-}
-
-func matchClusterAdminBinding(roleRef rbacv1.RoleRef, subjects []rbacv1.Subject) []rbacv1.Subject {
-	if roleRef.Kind != "ClusterRole" || roleRef.Name != "cluster-admin" {
-		return nil
-	}
-	return append([]rbacv1.Subject(nil), subjects...)
-}
-
-// anonymousNames are subjects that stand for everyone, or for unconditional admin.
-var anonymousNames = map[string]rbacv1.Subject{
-	"system:anonymous":       {Kind: rbacv1.UserKind, Name: "system:anonymous"},
-	"system:unauthenticated": {Kind: rbacv1.GroupKind, Name: "system:unauthenticated"},
-	"system:authenticated":   {Kind: rbacv1.GroupKind, Name: "system:authenticated"},
-	"system:masters":         {Kind: rbacv1.GroupKind, Name: "system:masters"},
-}
-
-func matchAnonymousBinding(_ rbacv1.RoleRef, subjects []rbacv1.Subject) []rbacv1.Subject {
-	var out []rbacv1.Subject
-	for _, s := range subjects {
-		if s.Kind != rbacv1.UserKind && s.Kind != rbacv1.GroupKind {
-			continue
-		}
-		if _, ok := anonymousNames[s.Name]; ok {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
-// MatchBindings returns the binding rules in enabled that a binding matches, in catalog order.
-func MatchBindings(roleRef rbacv1.RoleRef, subjects []rbacv1.Subject, enabled Set) []Match {
-	var out []Match
-	for i := range catalog {
-		r := &catalog[i]
-		if r.Target != TargetBinding || enabled&(1<<uint(i)) == 0 {
-			continue
-		}
-		if s := r.binding(roleRef, subjects); len(s) > 0 {
-			out = append(out, Match{ID: r.ID, Subjects: s})
-		}
-	}
-	return out
 }

@@ -10,7 +10,8 @@ import (
 // (`kubectl api-resources --namespaced=false`). A namespaced Role cannot grant them:
 // the RBAC authorizer applies a RoleBinding's rules to requests in its namespace only,
 // and a request for a cluster-scoped resource has none. Resources of other groups
-// (custom resources) are taken for namespaced: reporting them stays the safe side.
+// (custom resources) are taken for namespaced unless discovery (SetServer) says
+// otherwise: reporting them stays the safe side.
 var clusterScoped = map[string]map[string]bool{
 	"":                             set("nodes", "namespaces", "persistentvolumes", "componentstatuses"),
 	"rbac.authorization.k8s.io":    set("clusterroles", "clusterrolebindings"),
@@ -37,14 +38,25 @@ func set(names ...string) map[string]bool {
 	return m
 }
 
-// HasClusterScoped reports whether group serves any cluster-scoped resource.
-func HasClusterScoped(group string) bool { return clusterScoped[group] != nil }
+// HasClusterScoped reports whether group serves any cluster-scoped resource, built in
+// or discovered (SetServer).
+func HasClusterScoped(group string) bool {
+	if clusterScoped[group] != nil {
+		return true
+	}
+	s := current.Load()
+	return s != nil && s.clusterScoped[group] != nil
+}
 
 // ClusterScoped reports whether resource (or resource/subresource) of group is a
-// cluster-scoped resource: a Role granting it grants nothing.
+// cluster-scoped resource, built in or discovered: a Role granting it grants nothing.
 func ClusterScoped(group, resource string) bool {
 	base, _, _ := strings.Cut(resource, "/")
-	return clusterScoped[group][base]
+	if clusterScoped[group][base] {
+		return true
+	}
+	s := current.Load()
+	return s != nil && s.clusterScoped[group][base]
 }
 
 // requestClusterScoped: every group of a catalog request names its resource as

@@ -11,6 +11,7 @@ import (
 	"github.com/rbac-guardrails/rbac-guardrails/internal/audit"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/drift"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/enforce"
+	"github.com/rbac-guardrails/rbac-guardrails/internal/guardrails"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/registry"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/report"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/webhook"
@@ -41,6 +42,13 @@ func Setup(mgr manager.Manager, o Options) (*Operator, error) {
 		o.Now = time.Now
 	}
 	log := mgr.GetLogger()
+	// Before any evaluator is built: they all judge for this server.
+	srv, err := DiscoverServer(mgr.GetConfig())
+	if err != nil {
+		log.Error(err, "Discovering the API server; judging with the built-in list of cluster-scoped resources, as for an unknown version")
+	}
+	guardrails.SetServer(srv)
+	log.Info("Judging RBAC for the API server", "version", srv.String())
 	reg := registry.New(registry.NamespaceObjects(mgr.GetClient(), func(err error, ns string) {
 		log.WithName("registry").Error(err, "Listing the RBAC of a newly selected namespace; the next resync adds it", "namespace", ns)
 	}))
