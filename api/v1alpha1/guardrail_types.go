@@ -48,6 +48,9 @@ const (
 	SeverityCritical Severity = "Critical"
 )
 
+// Severities lists the severities from the least to the most severe.
+var Severities = []Severity{SeverityLow, SeverityMedium, SeverityHigh, SeverityCritical}
+
 // GuardrailSet picks the starting set of catalog rules.
 // +kubebuilder:validation:Enum=All;None
 type GuardrailSet string

@@ -73,9 +73,9 @@ func Broad(s rbacv1.Subject) bool {
 
 // matchAnonymousBinding flags broad subjects. Its grade weighs what the bound role
 // grants: discovery and self-review only (the bootstrap system:discovery,
-// system:basic-user and system:public-info-viewer) is informational, reading is
-// High, and anything more (writes, or a dangerous grant) is Critical, as is binding
-// system:masters, which names unconditional admin.
+// system:basic-user and system:public-info-viewer) is three steps lower, reading one
+// step lower, and anything more (writes, or a dangerous grant) keeps the rule's
+// severity, as does binding system:masters, which names unconditional admin.
 func matchAnonymousBinding(b *Binding) (Match, bool) {
 	var m Match
 	masters := false

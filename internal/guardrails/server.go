@@ -76,10 +76,9 @@ func CurrentServer() Server {
 
 // Lower returns the severity steps below s, never below Low.
 func Lower(s v1alpha1.Severity, steps int) v1alpha1.Severity {
-	order := []v1alpha1.Severity{v1alpha1.SeverityLow, v1alpha1.SeverityMedium, v1alpha1.SeverityHigh, v1alpha1.SeverityCritical}
-	i := slices.Index(order, s)
-	if i < 0 {
+	i := slices.Index(v1alpha1.Severities, s)
+	if i < 0 || steps <= 0 {
 		return s
 	}
-	return order[max(0, i-steps)]
+	return v1alpha1.Severities[max(0, i-steps)]
 }
