@@ -2,7 +2,7 @@ package v1alpha1
 
 // GuardrailID names a rule of the dangerous-permission catalog. The catalog in
 // internal/guardrails holds one rule for each constant below.
-// +kubebuilder:validation:Enum=cluster-admin-binding;secrets-read;wildcard-access;workload-create;anonymous-binding;escalation-verbs;persistentvolume-create;nodes-proxy;csr-approval;admission-webhook-write;serviceaccount-token-create;pod-exec-attach;namespace-write
+// +kubebuilder:validation:Enum=cluster-admin-binding;secrets-read;wildcard-access;workload-create;anonymous-binding;escalation-verbs;persistentvolume-create;nodes-proxy;csr-approval;admission-webhook-write;serviceaccount-token-create;pod-exec-attach;namespace-write;default-role-aggregation
 type GuardrailID string
 
 // The guardrail catalog. Each ID maps to a CIS Kubernetes Benchmark control where one exists.
@@ -35,6 +35,9 @@ const (
 	GuardrailPodExecAttach GuardrailID = "pod-exec-attach"
 	// GuardrailNamespaceWrite: patch or update namespaces (can lift Pod Security labels).
 	GuardrailNamespaceWrite GuardrailID = "namespace-write"
+	// GuardrailDefaultRoleAggregation: a ClusterRole labelled to aggregate into admin,
+	// edit or view, which extends every subject bound to them; graded by what it grants.
+	GuardrailDefaultRoleAggregation GuardrailID = "default-role-aggregation"
 )
 
 // Severity ranks a finding.

@@ -93,6 +93,19 @@ func checkRoleGuardrails(p *policy, ent *entry, hit *guardHit) []Finding {
 	return out
 }
 
+// checkAggregation reports a ClusterRole labelled into admin, edit or view: what it
+// adds reaches every subject bound to them.
+func checkAggregation(p *policy, ent *entry, a *guardrails.Aggregation) []Finding {
+	m, ok := guardrails.MatchAggregation(a, p.enabled)
+	if !ok || p.exemptObject(m.ID, ent.ref) {
+		return nil
+	}
+	r, _ := guardrails.Lookup(m.ID)
+	return []Finding{{Type: v1alpha1.FindingGuardrailViolation, Object: ent.ref, Severity: guardrails.Lower(p.severity[m.ID], m.Lower),
+		Guardrail: m.ID, Rules: m.Rules, Subjects: m.Subjects,
+		text: fmt.Sprintf("%s violates guardrail %s (%s, %s): %s", ent.ref, m.ID, r.Title, r.Reference, m.Note)}}
+}
+
 // guardrailText is the message of a role guardrail match, after the object's name.
 func guardrailText(m guardrails.Match) string {
 	r, _ := guardrails.Lookup(m.ID)

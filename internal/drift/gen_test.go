@@ -103,11 +103,16 @@ func (g *gen) subjects() []rbacv1.Subject {
 }
 
 func (g *gen) labels() map[string]string {
-	switch g.intn(6) {
+	switch g.intn(9) {
 	case 0:
 		return map[string]string{"team": "a"}
 	case 1:
 		return map[string]string{v1alpha1.IgnoreLabel: "true"}
+	case 2, 3:
+		// What aggregation selectors match (selector), and the default roles' labels.
+		return map[string]string{"k": g.pick([]string{"a", "b"})}
+	case 4:
+		return map[string]string{"rbac.authorization.k8s.io/aggregate-to-" + g.pick([]string{"admin", "edit", "view"}): "true"}
 	}
 	return nil
 }

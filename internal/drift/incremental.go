@@ -35,6 +35,7 @@ type Evaluator struct {
 	objects    map[ObjectRef]*entry
 	byNS       map[string][]*entry
 	grants     map[ObjectRef][]*entry  // role -> bindings granting it to a ceiling subject
+	aggr       aggregation             // aggregated ClusterRoles and what feeds them
 	missing    map[ObjectRef][]Finding // one-element slices, so sorted can point into them
 	cache      caches
 	scratch    []Finding // check's buffer
@@ -173,6 +174,7 @@ func (e *Evaluator) load(snap *Snapshot, indexed bool) {
 	e.nsSelected = make(map[string]bool, len(snap.Namespaces))
 	e.byNS = make(map[string][]*entry, len(snap.Namespaces))
 	e.grants = map[ObjectRef][]*entry{}
+	e.aggr = newAggregation()
 	e.missing = map[ObjectRef][]Finding{}
 	e.cache = newCaches()
 	e.sorted = nil
@@ -231,6 +233,20 @@ func (e *Evaluator) load(snap *Snapshot, indexed bool) {
 	// Later duplicates replace earlier ones, as successive Upserts would; only
 	// entries still in the map are indexed.
 	dups := len(e.objects) != len(slab)
+	// Aggregated roles' rules and the default roles' subjects first: checks read them.
+	for i := range slab {
+		ent := &slab[i]
+		if dups && e.objects[ent.ref] != ent {
+			continue
+		}
+		ent.inScope = e.inScope(ent)
+		if ent.ref.Kind == KindClusterRole {
+			e.aggr.touch(nil, ent)
+		} else if ent.binding {
+			e.aggr.bind(nil, ent)
+		}
+	}
+	e.aggr.reaggregate()
 	total := 0
 	e.loading = true
 	for i := range slab {
@@ -238,7 +254,6 @@ func (e *Evaluator) load(snap *Snapshot, indexed bool) {
 		if dups && e.objects[ent.ref] != ent {
 			continue
 		}
-		ent.inScope = e.inScope(ent)
 		if indexed {
 			e.index(ent)
 			e.indexGrant(ent)
@@ -433,6 +448,7 @@ func (e *Evaluator) delete(ref ObjectRef) {
 	if !old.binding {
 		e.roleChanged(ref)
 	}
+	e.aggregationChanged(old, nil)
 	e.refreshMissing(ref)
 }
 
@@ -440,17 +456,53 @@ func (e *Evaluator) put(ent *entry) {
 	if !e.kept(ent.ref) {
 		return // no finding and nothing an in-scope binding reads; see kept
 	}
-	if old := e.objects[ent.ref]; old != nil {
+	old := e.objects[ent.ref]
+	if old != nil {
 		e.unindex(old)
 		ent.findings = old.findings
 	}
 	e.objects[ent.ref] = ent
 	e.index(ent)
+	var reaggregated []*entry
+	if ent.ref.Kind == KindClusterRole && e.aggr.touch(old, ent) {
+		reaggregated = e.aggr.reaggregate() // ent's own rules too, before it is checked
+	}
 	e.refresh(ent)
 	if !ent.binding {
 		e.roleChanged(ent.ref)
 	}
+	e.refreshAggregation(ent, reaggregated, ent.binding && e.aggr.bind(old, ent))
 	e.refreshMissing(ent.ref)
+}
+
+// aggregationChanged follows a deleted object's effect on aggregated roles and on
+// the subjects of the default roles.
+func (e *Evaluator) aggregationChanged(old, new *entry) {
+	switch {
+	case old.ref.Kind == KindClusterRole && e.aggr.touch(old, new):
+		e.refreshAggregation(nil, e.aggr.reaggregate(), true)
+	case old.binding:
+		e.refreshAggregation(nil, nil, e.aggr.bind(old, new))
+	}
+}
+
+// refreshAggregation re-checks the aggregated roles whose rules changed and the
+// bindings granting them, and, when feeders is true, every ClusterRole labelled into
+// a default role. done was checked already.
+func (e *Evaluator) refreshAggregation(done *entry, reaggregated []*entry, feeders bool) {
+	for _, r := range reaggregated {
+		if r != done {
+			e.refresh(r)
+			e.roleChanged(r.ref)
+		}
+	}
+	if feeders || len(reaggregated) > 0 {
+		for _, f := range e.aggr.feeders {
+			if f != done {
+				e.refresh(f)
+			}
+		}
+	}
 }
 
 // roleChanged re-checks the bindings that grant a role to ceiling subjects: the only
@@ -657,6 +709,9 @@ func (e *Evaluator) check(ent *entry) []Finding {
 			out = append(out, checkUnexpected(ent.ref))
 		}
 		out = append(out, checkRoleGuardrails(&e.policy, ent, e.guardHit(ent))...)
+		if ent.ref.Kind == KindClusterRole && e.aggr.feeders[ent.ref.Name] == ent {
+			out = append(out, checkAggregation(&e.policy, ent, e.aggr.aggregationOf(ent))...)
+		}
 		if len(ent.vain) > 0 {
 			out = append(out, checkIneffective(ent))
 		}

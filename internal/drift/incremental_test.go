@@ -23,7 +23,7 @@ func randomBytes(rng *rand.Rand, n int) []byte {
 // snapshot returns.
 func TestIncrementalEqualsFull(t *testing.T) {
 	rng := rand.New(rand.NewSource(42))
-	rounds := 300
+	rounds := 500
 	if testing.Short() {
 		rounds = 50
 	}

@@ -45,14 +45,14 @@ func (e *Evaluator) Preview(obj runtime.Object, deleted bool) ([]Finding, error)
 		// A namespace the scope starts selecting needs its objects fed (NeedNamespaces).
 		return nil, fmt.Errorf("drift: cannot preview a namespace change")
 	}
-	if !e.mayConcern(ref) {
-		return nil, nil
-	}
 	proposed, ok := entryOf(obj)
 	if !ok {
 		return nil, fmt.Errorf("drift: cannot preview object of type %T", obj)
 	}
 	current := e.objects[ref] // the undo puts this very entry back
+	if !e.mayConcern(ref) && !e.feedsAggregate(&proposed) && (current == nil || !e.feedsAggregate(current)) {
+		return nil, nil
+	}
 	// The change and its undo are no change: keep them out of the Changes log.
 	nAdded, nRemoved, wasFull := len(e.logAdded), len(e.logRemoved), e.logFull
 	e.changed = false
@@ -121,6 +121,11 @@ func (e *Evaluator) mayConcern(ref ObjectRef) bool {
 		return e.scope.clusterScoped || len(e.grants[ref]) > 0
 	}
 	return true
+}
+
+// feedsAggregate: a ClusterRole an aggregated role selects changes that role's rules.
+func (e *Evaluator) feedsAggregate(ent *entry) bool {
+	return ent.ref.Kind == KindClusterRole && e.aggr.selected(ent.labels)
 }
 
 // netPending drops the findings that both left and came back (by identity) from the

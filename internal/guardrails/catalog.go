@@ -16,6 +16,8 @@ const (
 	TargetRole Target = iota
 	// TargetBinding rules inspect the roleRef and subjects of a RoleBinding or ClusterRoleBinding.
 	TargetBinding
+	// TargetAggregation rules inspect a ClusterRole's aggregation labels (MatchAggregation).
+	TargetAggregation
 )
 
 // Rule is one entry of the catalog.
@@ -177,6 +179,10 @@ var catalog = []Rule{
 		ID: v1alpha1.GuardrailNamespaceWrite, Title: "patch or update namespaces (can lift Pod Security labels)",
 		Severity: v1alpha1.SeverityMedium, Reference: "Pod Security Admission: namespace labels", Target: TargetRole,
 		anyOf: req("", "namespaces", "patch", "update"),
+	},
+	{
+		ID: v1alpha1.GuardrailDefaultRoleAggregation, Title: "ClusterRole aggregated into admin, edit or view",
+		Severity: v1alpha1.SeverityHigh, Reference: "Kubernetes RBAC: default roles and aggregation", Target: TargetAggregation,
 	},
 }
 

@@ -102,3 +102,42 @@ func TestDiscoveredClusterScoped(t *testing.T) {
 		t.Error("an undiscovered resource taken for cluster-scoped")
 	}
 }
+
+// TestMatchAggregation: a ClusterRole labelled into a default role is graded by what
+// it adds (Kubernetes RBAC, "Aggregated ClusterRoles" and "User-facing roles").
+func TestMatchAggregation(t *testing.T) {
+	view := map[string]string{"rbac.authorization.k8s.io/aggregate-to-view": "true"}
+	tests := map[string]struct {
+		a         Aggregation
+		match     bool
+		lower     int
+		noteParts []string
+	}{
+		"no label":       {a: Aggregation{Labels: map[string]string{"app": "x"}}},
+		"label not true": {a: Aggregation{Labels: map[string]string{"rbac.authorization.k8s.io/aggregate-to-view": "false"}}},
+		"reads, offline": {a: Aggregation{Labels: view, Rules: []rbacv1.PolicyRule{rule(s("example.com"), s("widgets"), s("get"))}},
+			match: true, lower: 2, noteParts: []string{"feeds ClusterRoles admin, edit, view", "read access", "none in scope yet"}},
+		"writes, live feeds": {a: Aggregation{Labels: view, Feeds: []string{"view"}, Rules: []rbacv1.PolicyRule{rule(s("example.com"), s("widgets"), s("create"))}},
+			match: true, lower: 1, noteParts: []string{"feeds ClusterRoles view,", "writes"}},
+		"dangerous, with subjects": {a: Aggregation{Labels: map[string]string{"rbac.authorization.k8s.io/aggregate-to-edit": "true"},
+			Rules:    []rbacv1.PolicyRule{rule(s(""), s("secrets"), s("list"))},
+			Subjects: []rbacv1.Subject{{Kind: "Group", Name: "dev"}, {Kind: "ServiceAccount", Namespace: "ci", Name: "bot"}}, Bound: 7},
+			match: true, noteParts: []string{"feeds ClusterRoles admin, edit,", "a dangerous permission", "(7 in scope: Group dev, ServiceAccount ci/bot and 5 more)"}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			m, ok := MatchAggregation(&tc.a, All())
+			if ok != tc.match || m.Lower != tc.lower {
+				t.Fatalf("match %v lower %d, want %v %d (%s)", ok, m.Lower, tc.match, tc.lower, m.Note)
+			}
+			for _, p := range tc.noteParts {
+				if !strings.Contains(m.Note, p) {
+					t.Errorf("note %q lacks %q", m.Note, p)
+				}
+			}
+			if _, off := MatchAggregation(&tc.a, All().Without(v1alpha1.GuardrailDefaultRoleAggregation)); off {
+				t.Error("matched while disabled")
+			}
+		})
+	}
+}

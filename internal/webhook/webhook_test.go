@@ -92,6 +92,34 @@ var _ = Describe("RBAC webhook", func() {
 		Expect(alice.Create(ctx, newRole(ns, "other", readSecrets))).To(Succeed())
 	})
 
+	It("previews a ClusterRole labelled into an aggregated role as widening it, before the aggregation controller runs", func() {
+		alice, _ := userClient(unique("alice"), []string{"devs"}, "cluster-admin")
+		ns := createNamespace()
+		label := "example.com/aggregate-to-" + unique("team")
+		agg := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: unique("team-view")},
+			AggregationRule: &rbacv1.AggregationRule{ClusterRoleSelectors: []metav1.LabelSelector{{MatchLabels: map[string]string{label: "true"}}}}}
+		Expect(k8sClient.Create(ctx, agg)).To(Succeed())
+		Expect(k8sClient.Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "devs"},
+			RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: agg.Name},
+			Subjects: []rbacv1.Subject{{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: "devs"}}})).To(Succeed())
+		rb := &v1alpha1.RoleBaseline{ObjectMeta: metav1.ObjectMeta{Name: unique("baseline")}, Spec: v1alpha1.RoleBaselineSpec{
+			Mode: v1alpha1.ModeEnforce, Scope: v1alpha1.Scope{Namespaces: []string{ns}}, Guardrails: v1alpha1.Guardrails{Set: v1alpha1.GuardrailSetNone},
+			Subjects: []v1alpha1.SubjectCeiling{{Subject: v1alpha1.Subject{Kind: "Group", APIGroup: rbacv1.GroupName, Name: "devs"}, Rules: drift.ToAPIRules(readPods)}}}}
+		createLoaded(rb)
+
+		feeder := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: unique("peek"), Labels: map[string]string{label: "true"}},
+			Rules: []rbacv1.PolicyRule{readSecrets}}
+		err := alice.Create(ctx, feeder)
+		Expect(apierrors.IsForbidden(err)).To(BeTrue(), "got %v", err)
+		Expect(err.Error()).To(ContainSubstring("ExceedsCeiling"))
+		Expect(err.Error()).To(ContainSubstring("RoleBinding " + ns + "/devs"))
+		Expect(err.Error()).To(ContainSubstring("get secrets"))
+
+		By("allowing the same ClusterRole without the label")
+		feeder.Labels = nil
+		Expect(alice.Create(ctx, feeder)).To(Succeed())
+	})
+
 	It("allows in Audit mode with one warning per new finding, and none for a change that reduces drift", func() {
 		alice, warned := userClient(unique("alice"), []string{"devs"}, "cluster-admin")
 		ns := createNamespace()
