@@ -21,9 +21,9 @@ import (
 // Aggregated roles are few (tens), so each change that concerns them recomputes
 // every union.
 type aggregation struct {
-	clusterRoles map[string]*entry   // every live ClusterRole: what a selector may match
-	roles        map[string]*aggRole // aggregated ClusterRoles by name
-	feeders      map[string]*entry   // ClusterRoles labelled into admin, edit or view
+	clusterRoles map[string]*entry           // every live ClusterRole: what a selector may match
+	roles        map[string]*aggRole         // aggregated ClusterRoles by name
+	feeders      map[string]*entry           // ClusterRoles labelled into admin, edit or view
 	bound        map[string]map[*entry]bool  // bindings of each default role
 	boundCache   map[string][]rbacv1.Subject // sorted subjects per set of default roles, until a binding changes
 }
