@@ -96,6 +96,7 @@ type AggregationRule struct {
 // +kubebuilder:validation:XValidation:rule="has(self.rules) != has(self.aggregationRule)",message="a role declares either rules or aggregationRule, not both and not neither"
 // +kubebuilder:validation:XValidation:rule="!has(self.aggregationRule) || self.kind == 'ClusterRole'",message="only a ClusterRole may have an aggregationRule"
 // +kubebuilder:validation:XValidation:rule="self.kind == 'ClusterRole' || !has(self.rules) || self.rules.all(r, !has(r.nonResourceURLs) || size(r.nonResourceURLs) == 0)",message="a Role cannot carry nonResourceURLs: declare a ClusterRole instead"
+// +kubebuilder:validation:XValidation:rule="self.kind == 'Role' || !has(self.namespaces)",message="a ClusterRole is cluster-scoped and has no namespaces: remove namespaces"
 type DesiredRole struct {
 	// kind is Role or ClusterRole.
 	// +required
@@ -107,6 +108,17 @@ type DesiredRole struct {
 	// +kubebuilder:validation:Pattern=`^[^/%]+$`
 	// +required
 	Name string `json:"name"`
+
+	// namespaces, for a Role, are the namespaces it is expected in, among those the
+	// scope selects. Empty: every selected namespace that no other declaration of this
+	// kind and name lists. Declarations of one kind and name list disjoint namespaces,
+	// and at most one lists none, so a name can have different rules per namespace.
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=256
+	// +kubebuilder:validation:items:MaxLength=63
+	// +kubebuilder:validation:items:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	// +optional
+	Namespaces []string `json:"namespaces,omitempty"`
 
 	// rules the role must grant, no more and no less. Order, duplicates and
 	// splitting or merging rules are not drift.
@@ -181,6 +193,7 @@ type RoleRef struct {
 //
 // +kubebuilder:validation:XValidation:rule="self.kind == 'RoleBinding' || self.roleRef.kind == 'ClusterRole'",message="a ClusterRoleBinding can only reference a ClusterRole: set roleRef.kind to ClusterRole"
 // +kubebuilder:validation:XValidation:rule="self.kind == 'RoleBinding' || !has(self.subjects) || self.subjects.all(s, s.kind != 'ServiceAccount' || (has(s.__namespace__) && size(s.__namespace__) > 0))",message="a ServiceAccount subject of a ClusterRoleBinding needs namespace (only a RoleBinding's may omit it)"
+// +kubebuilder:validation:XValidation:rule="self.kind == 'RoleBinding' || !has(self.namespaces)",message="a ClusterRoleBinding is cluster-scoped and has no namespaces: remove namespaces"
 type DesiredBinding struct {
 	// kind is RoleBinding or ClusterRoleBinding.
 	// +required
@@ -192,6 +205,17 @@ type DesiredBinding struct {
 	// +kubebuilder:validation:Pattern=`^[^/%]+$`
 	// +required
 	Name string `json:"name"`
+
+	// namespaces, for a RoleBinding, are the namespaces it is expected in, among those the
+	// scope selects. Empty: every selected namespace that no other declaration of this
+	// kind and name lists. Declarations of one kind and name list disjoint namespaces,
+	// and at most one lists none, so a name can have different subjects per namespace.
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=256
+	// +kubebuilder:validation:items:MaxLength=63
+	// +kubebuilder:validation:items:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	// +optional
+	Namespaces []string `json:"namespaces,omitempty"`
 
 	// roleRef is the role the binding grants. It cannot change on a live binding.
 	// +required

@@ -28,6 +28,11 @@ const (
 	UnmanagedRemove UnmanagedPolicy = "Remove"
 )
 
+// MaxDeclarations is the most roles, and the most bindings, one baseline declares:
+// the schema's maxItems. docs/reference.md shows how it keeps a baseline within
+// etcd's object size limit and the API server's CEL cost budget.
+const MaxDeclarations = 2048
+
 // RoleBaselineSpec declares the least-privilege state of the RBAC objects in a scope.
 //
 // +kubebuilder:validation:XValidation:rule="!has(self.roles) || !self.roles.exists(r, r.kind == 'Role') || (has(self.scope.namespaces) && size(self.scope.namespaces) > 0) || has(self.scope.namespaceSelector)",message="spec.roles has a namespaced Role: set spec.scope.namespaces or spec.scope.namespaceSelector so the baseline knows where to expect it"
@@ -44,21 +49,20 @@ type RoleBaselineSpec struct {
 	// +required
 	Scope Scope `json:"scope"`
 
-	// roles are the Roles and ClusterRoles that must exist, with their rules.
-	// A Role is expected in every namespace the scope selects.
-	// +listType=map
-	// +listMapKey=kind
-	// +listMapKey=name
-	// +kubebuilder:validation:MaxItems=128
+	// roles are the Roles and ClusterRoles that must exist, with their rules. A Role
+	// is expected in the namespaces it lists, or else in every namespace the scope
+	// selects. One kind and name may be declared more than once for disjoint namespaces
+	// (the operator refuses overlaps, naming both entries), so the list is atomic.
+	// The limit keeps a full baseline within etcd's 1.5 MiB object limit (docs/reference.md).
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=2048
 	// +optional
 	Roles []DesiredRole `json:"roles,omitempty"`
 
-	// bindings are the RoleBindings and ClusterRoleBindings that must exist, with their subjects.
-	// A RoleBinding is expected in every namespace the scope selects.
-	// +listType=map
-	// +listMapKey=kind
-	// +listMapKey=name
-	// +kubebuilder:validation:MaxItems=128
+	// bindings are the RoleBindings and ClusterRoleBindings that must exist, with
+	// their subjects; a RoleBinding is expected where roles says a Role is.
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=2048
 	// +optional
 	Bindings []DesiredBinding `json:"bindings,omitempty"`
 

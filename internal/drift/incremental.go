@@ -24,9 +24,9 @@ type Evaluator struct {
 	scope    *Scope
 	policy   policy
 	report   bool
-	roles    map[declKey]*desiredRole
-	bindings map[declKey]*v1alpha1.DesiredBinding
-	nsDecl   []declKey // declared Roles and RoleBindings, expected in every selected namespace
+	roles    map[declKey]*declared[desiredRole]
+	bindings map[declKey]*declared[v1alpha1.DesiredBinding]
+	nsDecl   []declKey // declared Roles and RoleBindings, expected in selected namespaces
 	ceil     ceilings
 	usage    Usage
 
@@ -103,8 +103,8 @@ func NewEvaluator(spec *v1alpha1.RoleBaselineSpec, usage Usage) (*Evaluator, err
 		scope:    scope,
 		policy:   compilePolicy(&spec.Guardrails),
 		report:   spec.Unmanaged == v1alpha1.UnmanagedReport || spec.Unmanaged == v1alpha1.UnmanagedRemove,
-		roles:    map[declKey]*desiredRole{},
-		bindings: map[declKey]*v1alpha1.DesiredBinding{},
+		roles:    map[declKey]*declared[desiredRole]{},
+		bindings: map[declKey]*declared[v1alpha1.DesiredBinding]{},
 		ceil:     compileCeilings(spec.Subjects),
 		usage:    usage,
 	}
@@ -116,18 +116,16 @@ func NewEvaluator(spec *v1alpha1.RoleBaselineSpec, usage Usage) (*Evaluator, err
 			d.agg = &rbacv1.AggregationRule{ClusterRoleSelectors: r.AggregationRule.ClusterRoleSelectors}
 		}
 		k := declKey{string(r.Kind), r.Name}
-		if e.roles[k] == nil && r.Kind == v1alpha1.KindRole {
+		if declare(e.roles, k, r.Namespaces, d) && r.Kind == v1alpha1.KindRole {
 			e.nsDecl = append(e.nsDecl, k)
 		}
-		e.roles[k] = d
 	}
 	for i := range spec.Bindings {
 		b := &spec.Bindings[i]
 		k := declKey{string(b.Kind), b.Name}
-		if e.bindings[k] == nil && b.Kind == v1alpha1.KindRoleBinding {
+		if declare(e.bindings, k, b.Namespaces, b) && b.Kind == v1alpha1.KindRoleBinding {
 			e.nsDecl = append(e.nsDecl, k)
 		}
-		e.bindings[k] = b
 	}
 	e.Load(&Snapshot{})
 	return e, nil
@@ -703,7 +701,7 @@ func (e *Evaluator) check(ent *entry) []Finding {
 	out := e.scratch[:0]
 	k := declKey{ent.ref.Kind, ent.ref.Name}
 	if !ent.binding {
-		if d := e.roles[k]; d != nil {
+		if d := e.roles[k].at(ent.ref.Namespace); d != nil {
 			out = append(out, checkRoleRules(d, ent)...)
 		} else if e.report {
 			out = append(out, checkUnexpected(ent.ref))
@@ -717,7 +715,7 @@ func (e *Evaluator) check(ent *entry) []Finding {
 		}
 		return e.keep(out)
 	}
-	if d := e.bindings[k]; d != nil {
+	if d := e.bindings[k].at(ent.ref.Namespace); d != nil {
 		out = append(out, checkBindingShape(d, ent)...)
 	} else if e.report {
 		out = append(out, checkUnexpected(ent.ref))
@@ -817,8 +815,8 @@ func (e *Evaluator) ruleHash(ent *entry) uint64 {
 // refreshMissing sets or clears the Missing finding of a declared object at ref.
 func (e *Evaluator) refreshMissing(ref ObjectRef) {
 	k := declKey{ref.Kind, ref.Name}
-	declared := e.roles[k] != nil || e.bindings[k] != nil
-	want := declared && e.objects[ref] == nil && e.expected(ref)
+	isDeclared := e.roles[k].at(ref.Namespace) != nil || e.bindings[k].at(ref.Namespace) != nil
+	want := isDeclared && e.objects[ref] == nil && e.expected(ref)
 	old, had := e.missing[ref]
 	switch {
 	case want && !had:

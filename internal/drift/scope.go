@@ -81,8 +81,12 @@ func validateDeclarations(spec *v1alpha1.RoleBaselineSpec) error {
 		}
 		return fmt.Errorf("%s: %q is not a valid object name: %s", field, n, msg)
 	}
+	seen := claims{}
 	for i, r := range spec.Roles {
 		if err := name(fmt.Sprintf("spec.roles[%d].name", i), r.Name); err != nil {
+			return err
+		}
+		if err := seen.claim(string(r.Kind), r.Name, r.Namespaces, fmt.Sprintf("spec.roles[%d]", i)); err != nil {
 			return err
 		}
 		if r.AggregationRule == nil {
@@ -100,6 +104,9 @@ func validateDeclarations(spec *v1alpha1.RoleBaselineSpec) error {
 			return err
 		}
 		if err := name(fmt.Sprintf("spec.bindings[%d].roleRef.name", i), b.RoleRef.Name); err != nil {
+			return err
+		}
+		if err := seen.claim(string(b.Kind), b.Name, b.Namespaces, fmt.Sprintf("spec.bindings[%d]", i)); err != nil {
 			return err
 		}
 	}

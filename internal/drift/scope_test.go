@@ -119,6 +119,16 @@ func TestCompileScopeValidatesDeclarations(t *testing.T) {
 			want: "spec.bindings[0].roleRef.name"},
 		"binding name ..": {spec: v1alpha1.RoleBaselineSpec{Bindings: []v1alpha1.DesiredBinding{{Kind: v1alpha1.KindRoleBinding, Name: "..",
 			RoleRef: v1alpha1.RoleRef{Kind: v1alpha1.KindRole, Name: "r"}}}}, want: "spec.bindings[0].name"},
+		"one name for disjoint namespaces, and a default": {spec: v1alpha1.RoleBaselineSpec{Roles: []v1alpha1.DesiredRole{
+			{Kind: v1alpha1.KindRole, Name: "r", Namespaces: ss("a", "b")}, {Kind: v1alpha1.KindRole, Name: "r", Namespaces: ss("c")},
+			{Kind: v1alpha1.KindRole, Name: "r"}, {Kind: v1alpha1.KindClusterRole, Name: "r"}}}},
+		"one name twice for a namespace": {spec: v1alpha1.RoleBaselineSpec{Roles: []v1alpha1.DesiredRole{
+			{Kind: v1alpha1.KindRole, Name: "r", Namespaces: ss("a", "b")}, {Kind: v1alpha1.KindRole, Name: "r", Namespaces: ss("b")}}},
+			want: "spec.roles[1]: Role r is declared twice in namespace b (also spec.roles[0])"},
+		"one name twice without namespaces": {spec: v1alpha1.RoleBaselineSpec{Bindings: []v1alpha1.DesiredBinding{
+			{Kind: v1alpha1.KindRoleBinding, Name: "b", RoleRef: v1alpha1.RoleRef{Kind: v1alpha1.KindRole, Name: "r"}},
+			{Kind: v1alpha1.KindRoleBinding, Name: "b", RoleRef: v1alpha1.RoleRef{Kind: v1alpha1.KindRole, Name: "r"}}}},
+			want: "spec.bindings[1]: RoleBinding b is declared twice for every namespace the others do not list (also spec.bindings[0])"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -211,11 +211,10 @@ func declared(spec *v1alpha1.RoleBaselineSpec, ref drift.ObjectRef, live client.
 	}
 	switch ref.Kind {
 	case drift.KindRole, drift.KindClusterRole:
-		i := slices.IndexFunc(spec.Roles, func(r v1alpha1.DesiredRole) bool { return string(r.Kind) == ref.Kind && r.Name == ref.Name })
-		if i < 0 {
+		d := spec.RoleAt(ref.Kind, ref.Namespace, ref.Name)
+		if d == nil {
 			return nil
 		}
-		d := spec.Roles[i]
 		if ref.Kind == drift.KindRole {
 			return &rbacv1.Role{ObjectMeta: meta, Rules: v1alpha1.RBACRules(d.Rules)}
 		}
@@ -226,11 +225,10 @@ func declared(spec *v1alpha1.RoleBaselineSpec, ref drift.ObjectRef, live client.
 		}
 		return cr
 	case drift.KindRoleBinding, drift.KindClusterRoleBinding:
-		i := slices.IndexFunc(spec.Bindings, func(b v1alpha1.DesiredBinding) bool { return string(b.Kind) == ref.Kind && b.Name == ref.Name })
-		if i < 0 {
+		d := spec.BindingAt(ref.Kind, ref.Namespace, ref.Name)
+		if d == nil {
 			return nil
 		}
-		d := spec.Bindings[i]
 		subjects := make([]rbacv1.Subject, len(d.Subjects))
 		for j, s := range d.Subjects {
 			subjects[j] = s.RBAC()

@@ -70,19 +70,19 @@ func checkEscalation(ctx context.Context, rv *reviewer, spec, old *v1alpha1.Role
 func checksOf(rv *reviewer, spec, old *v1alpha1.RoleBaselineSpec, scope *drift.Scope,
 	live func(kind, namespace, name string) ([]rbacv1.PolicyRule, bool)) []check {
 	nsPlaces := places(spec, scope)
-	declared := map[declKey][]rbacv1.PolicyRule{}
-	for i := range spec.Roles {
-		declared[declKey{string(spec.Roles[i].Kind), spec.Roles[i].Name}] = v1alpha1.RBACRules(spec.Roles[i].Rules)
-	}
 	// A declared role's rules are what the operator keeps it at, so they are what a
 	// binding to it grants; otherwise the live role's rules.
 	rulesOf := func(kind, namespace, name string) ([]rbacv1.PolicyRule, bool) {
-		if rules, ok := declared[declKey{kind, name}]; ok {
-			return rules, true
+		if d := spec.RoleAt(kind, namespace, name); d != nil {
+			return v1alpha1.RBACRules(d.Rules), true
 		}
 		return live(kind, namespace, name)
 	}
-	placesOf := func(kind string) []string {
+	// A declaration that lists its namespaces is written there only.
+	placesOf := func(kind string, declared ...string) []string {
+		if len(declared) > 0 {
+			return declared
+		}
 		if kind == drift.KindClusterRole || kind == drift.KindClusterRoleBinding {
 			if scope.ClusterScoped() {
 				return []string{""}
@@ -97,7 +97,7 @@ func checksOf(rv *reviewer, spec, old *v1alpha1.RoleBaselineSpec, scope *drift.S
 	for i := range spec.Roles {
 		d := &spec.Roles[i]
 		changed := scopeChanged || !hasRole(old, d)
-		for _, ns := range placesOf(string(d.Kind)) {
+		for _, ns := range placesOf(string(d.Kind), d.Namespaces...) {
 			checks = append(checks,
 				check{changed, func(ctx context.Context) (string, error) {
 					return rv.mayWrite(ctx, roleResource(string(d.Kind)), ns, d.Name, placeText(string(d.Kind), ns, d.Name), "create", "update")
@@ -108,7 +108,7 @@ func checksOf(rv *reviewer, spec, old *v1alpha1.RoleBaselineSpec, scope *drift.S
 	for i := range spec.Bindings {
 		d := &spec.Bindings[i]
 		changed := scopeChanged || !hasBinding(old, d)
-		for _, ns := range placesOf(string(d.Kind)) {
+		for _, ns := range placesOf(string(d.Kind), d.Namespaces...) {
 			checks = append(checks,
 				// delete: a changed roleRef is put back by deleting and recreating the binding.
 				check{changed, func(ctx context.Context) (string, error) {

@@ -44,15 +44,26 @@ func sharedClaim(a, b baselineScope, namespaces []corev1.Namespace) string {
 		}
 		for i := range namespaces {
 			ns := &namespaces[i]
-			if a.scope.Covers(k.kind, ns.Name, k.name, nil, ns.Labels) && b.scope.Covers(k.kind, ns.Name, k.name, nil, ns.Labels) {
+			if declaresAt(a, b, k, ns.Name) && a.scope.Covers(k.kind, ns.Name, k.name, nil, ns.Labels) && b.scope.Covers(k.kind, ns.Name, k.name, nil, ns.Labels) {
 				return k.kind + " " + ns.Name + "/" + k.name
 			}
 		}
 		for _, ns := range a.rb.Spec.Scope.Namespaces {
-			if a.scope.Covers(k.kind, ns, k.name, nil, nil) && b.scope.Covers(k.kind, ns, k.name, nil, nil) {
+			if declaresAt(a, b, k, ns) && a.scope.Covers(k.kind, ns, k.name, nil, nil) && b.scope.Covers(k.kind, ns, k.name, nil, nil) {
 				return k.kind + " " + ns + "/" + k.name
 			}
 		}
 	}
 	return ""
+}
+
+// declaresAt: both baselines declare k in namespace ns (a declaration may list its namespaces).
+func declaresAt(a, b baselineScope, k declKey, ns string) bool {
+	at := func(spec *v1alpha1.RoleBaselineSpec) bool {
+		if k.kind == drift.KindRole {
+			return spec.RoleAt(k.kind, ns, k.name) != nil
+		}
+		return spec.BindingAt(k.kind, ns, k.name) != nil
+	}
+	return at(&a.rb.Spec) && at(&b.rb.Spec)
 }

@@ -79,6 +79,26 @@ var _ = Describe("RoleBaseline validation", func() {
 		Expect(k8sClient.Create(ctx, rb)).To(Succeed())
 	})
 
+	It("accepts one Role name declared with different rules for disjoint namespaces, and the most declarations a baseline may hold", func() {
+		rb := validBaseline()
+		other := rb.Spec.Roles[0]
+		other.Namespaces = []string{"team-b"}
+		other.Rules = []v1alpha1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: []string{"get"}}}
+		rb.Spec.Roles = append(rb.Spec.Roles, other)
+		Expect(k8sClient.Create(ctx, rb)).To(Succeed())
+
+		full := validBaseline()
+		for i := len(full.Spec.Roles); i < v1alpha1.MaxDeclarations; i++ {
+			full.Spec.Roles = append(full.Spec.Roles, v1alpha1.DesiredRole{Kind: v1alpha1.KindRole, Name: fmt.Sprintf("r%d", i), Rules: full.Spec.Roles[0].Rules})
+		}
+		for i := len(full.Spec.Bindings); i < v1alpha1.MaxDeclarations; i++ {
+			b := full.Spec.Bindings[0]
+			b.Name = fmt.Sprintf("b%d", i)
+			full.Spec.Bindings = append(full.Spec.Bindings, b)
+		}
+		Expect(k8sClient.Create(ctx, full)).To(Succeed())
+	})
+
 	It("accepts every sample in config/samples", func() {
 		files, err := filepath.Glob(filepath.Join("..", "..", "config", "samples", "*.yaml"))
 		Expect(err).NotTo(HaveOccurred())
@@ -155,15 +175,19 @@ var _ = Describe("RoleBaseline validation", func() {
 		}, "spec.roles[0]", "a Role cannot carry nonResourceURLs: declare a ClusterRole instead"),
 		Entry("role kind not in the enum", func(rb *v1alpha1.RoleBaseline) { rb.Spec.Roles[0].Kind = "Policy" },
 			"spec.roles[0].kind", `Unsupported value: "Policy"`),
-		Entry("duplicate role names", func(rb *v1alpha1.RoleBaseline) { rb.Spec.Roles = append(rb.Spec.Roles, rb.Spec.Roles[0]) },
-			"spec.roles[2]", "Duplicate value"),
-		Entry("duplicate binding names", func(rb *v1alpha1.RoleBaseline) { rb.Spec.Bindings = append(rb.Spec.Bindings, rb.Spec.Bindings[0]) },
-			"spec.bindings[1]", "Duplicate value"),
+		Entry("namespaces on a ClusterRole", func(rb *v1alpha1.RoleBaseline) { rb.Spec.Roles[1].Namespaces = []string{"team-a"} },
+			"spec.roles[1]", "a ClusterRole is cluster-scoped and has no namespaces"),
+		Entry("namespaces on a ClusterRoleBinding", func(rb *v1alpha1.RoleBaseline) {
+			rb.Spec.Bindings = append(rb.Spec.Bindings, v1alpha1.DesiredBinding{Kind: v1alpha1.KindClusterRoleBinding, Name: "crb",
+				RoleRef: v1alpha1.RoleRef{Kind: v1alpha1.KindClusterRole, Name: "view"}, Namespaces: []string{"team-a"}})
+		}, "spec.bindings[1]", "a ClusterRoleBinding is cluster-scoped and has no namespaces"),
+		Entry("a declaration's namespace that is not a DNS label", func(rb *v1alpha1.RoleBaseline) { rb.Spec.Roles[0].Namespaces = []string{"Team_A"} },
+			"spec.roles[0].namespaces[0]", "should match"),
 		Entry("too many roles", func(rb *v1alpha1.RoleBaseline) {
-			for i := range 128 {
+			for i := range v1alpha1.MaxDeclarations - 1 {
 				rb.Spec.Roles = append(rb.Spec.Roles, v1alpha1.DesiredRole{Kind: v1alpha1.KindRole, Name: fmt.Sprintf("r%d", i), Rules: rb.Spec.Roles[0].Rules})
 			}
-		}, "spec.roles", "must have at most 128 items"),
+		}, "spec.roles", fmt.Sprintf("must have at most %d items", v1alpha1.MaxDeclarations)),
 		Entry("ClusterRoleBinding that references a Role", func(rb *v1alpha1.RoleBaseline) {
 			rb.Spec.Bindings = append(rb.Spec.Bindings, v1alpha1.DesiredBinding{Kind: v1alpha1.KindClusterRoleBinding, Name: "crb",
 				RoleRef: v1alpha1.RoleRef{Kind: v1alpha1.KindRole, Name: "reader"}})
