@@ -28,10 +28,15 @@ const (
 	UnmanagedRemove UnmanagedPolicy = "Remove"
 )
 
-// MaxDeclarations is the most roles, and the most bindings, one baseline declares:
-// the schema's maxItems. docs/reference.md shows how it keeps a baseline within
-// etcd's object size limit and the API server's CEL cost budget.
-const MaxDeclarations = 2048
+// MaxRoles and MaxBindings are the most roles and bindings one baseline declares (the
+// schema's maxItems). At the sizes of real RBAC (about 530 bytes a role and 250 a
+// binding, docs/reference.md) a full baseline takes about 1.06 MB, within etcd's
+// 1.5 MiB object limit with room for metadata and status; the API server's CEL cost
+// budget would allow about 6,400 of each.
+const (
+	MaxRoles    = 1024
+	MaxBindings = 2048
+)
 
 // RoleBaselineSpec declares the least-privilege state of the RBAC objects in a scope.
 //
@@ -55,7 +60,7 @@ type RoleBaselineSpec struct {
 	// (the operator refuses overlaps, naming both entries), so the list is atomic.
 	// The limit keeps a full baseline within etcd's 1.5 MiB object limit (docs/reference.md).
 	// +listType=atomic
-	// +kubebuilder:validation:MaxItems=2048
+	// +kubebuilder:validation:MaxItems=1024
 	// +optional
 	Roles []DesiredRole `json:"roles,omitempty"`
 

@@ -87,15 +87,31 @@ var _ = Describe("RoleBaseline validation", func() {
 		rb.Spec.Roles = append(rb.Spec.Roles, other)
 		Expect(k8sClient.Create(ctx, rb)).To(Succeed())
 
+		// As many declarations as the schema allows, each of the size of real RBAC (the
+		// corpus test logs 531 bytes a role and 251 a binding): etcd must hold them.
 		full := validBaseline()
-		for i := len(full.Spec.Roles); i < v1alpha1.MaxDeclarations; i++ {
-			full.Spec.Roles = append(full.Spec.Roles, v1alpha1.DesiredRole{Kind: v1alpha1.KindRole, Name: fmt.Sprintf("r%d", i), Rules: full.Spec.Roles[0].Rules})
+		realistic := []v1alpha1.PolicyRule{
+			{APIGroups: []string{""}, Resources: []string{"pods", "pods/log", "services", "endpoints", "configmaps", "persistentvolumeclaims"},
+				Verbs: []string{"get", "list", "watch", "create", "update", "patch", "delete"}},
+			{APIGroups: []string{"apps"}, Resources: []string{"deployments", "replicasets", "statefulsets", "daemonsets"}, Verbs: []string{"get", "list", "watch"}},
+			{APIGroups: []string{"monitoring.coreos.com"}, Resources: []string{"servicemonitors", "podmonitors"}, Verbs: []string{"get", "list", "watch", "create", "update"}},
+			{APIGroups: []string{"networking.k8s.io"}, Resources: []string{"ingresses"}, Verbs: []string{"get", "list", "watch"}},
 		}
-		for i := len(full.Spec.Bindings); i < v1alpha1.MaxDeclarations; i++ {
+		for i := len(full.Spec.Roles); i < v1alpha1.MaxRoles; i++ {
+			full.Spec.Roles = append(full.Spec.Roles, v1alpha1.DesiredRole{Kind: v1alpha1.KindRole, Name: fmt.Sprintf("application-controller-%d", i), Rules: realistic})
+		}
+		for i := len(full.Spec.Bindings); i < v1alpha1.MaxBindings; i++ {
 			b := full.Spec.Bindings[0]
-			b.Name = fmt.Sprintf("b%d", i)
+			b.Name = fmt.Sprintf("application-controller-binding-%d", i)
+			b.RoleRef.Name = fmt.Sprintf("application-controller-%d", i%v1alpha1.MaxRoles)
+			b.Subjects = append(b.Subjects, v1alpha1.Subject{Kind: v1alpha1.SubjectServiceAccount, Name: "application-controller", Namespace: "platform-system"})
 			full.Spec.Bindings = append(full.Spec.Bindings, b)
 		}
+		roles, _ := json.Marshal(full.Spec.Roles)
+		bindings, _ := json.Marshal(full.Spec.Bindings)
+		GinkgoWriter.Printf("full baseline: %d bytes of roles (%d each), %d of bindings (%d each)\n",
+			len(roles), len(roles)/len(full.Spec.Roles), len(bindings), len(bindings)/len(full.Spec.Bindings))
+		Expect(len(roles) / len(full.Spec.Roles)).To(BeNumerically(">=", 500))
 		Expect(k8sClient.Create(ctx, full)).To(Succeed())
 	})
 
@@ -184,10 +200,10 @@ var _ = Describe("RoleBaseline validation", func() {
 		Entry("a declaration's namespace that is not a DNS label", func(rb *v1alpha1.RoleBaseline) { rb.Spec.Roles[0].Namespaces = []string{"Team_A"} },
 			"spec.roles[0].namespaces[0]", "should match"),
 		Entry("too many roles", func(rb *v1alpha1.RoleBaseline) {
-			for i := range v1alpha1.MaxDeclarations - 1 {
+			for i := range v1alpha1.MaxRoles - 1 {
 				rb.Spec.Roles = append(rb.Spec.Roles, v1alpha1.DesiredRole{Kind: v1alpha1.KindRole, Name: fmt.Sprintf("r%d", i), Rules: rb.Spec.Roles[0].Rules})
 			}
-		}, "spec.roles", fmt.Sprintf("must have at most %d items", v1alpha1.MaxDeclarations)),
+		}, "spec.roles", fmt.Sprintf("must have at most %d items", v1alpha1.MaxRoles)),
 		Entry("ClusterRoleBinding that references a Role", func(rb *v1alpha1.RoleBaseline) {
 			rb.Spec.Bindings = append(rb.Spec.Bindings, v1alpha1.DesiredBinding{Kind: v1alpha1.KindClusterRoleBinding, Name: "crb",
 				RoleRef: v1alpha1.RoleRef{Kind: v1alpha1.KindRole, Name: "reader"}})
