@@ -14,7 +14,8 @@ import (
 // prefix wildcard: a verb or group matches * or itself, a resource matches *, itself,
 // or */subresource, so pods/* or get* match no request. And a Role's rules apply to
 // requests in its namespace only, so a Role naming a cluster-scoped resource (nodes,
-// namespaces, webhook configurations...) grants nothing for it.
+// webhook configurations...) grants nothing for it; its own Namespace object is the
+// exception (guardrails.OwnNamespace).
 //
 // When every rule is effective, rules itself is returned, uncopied.
 func effectiveRules(kind string, rules []rbacv1.PolicyRule) (effective, ineffective []rbacv1.PolicyRule) {
@@ -34,6 +35,9 @@ func effectiveRules(kind string, rules []rbacv1.PolicyRule) (effective, ineffect
 				p.APIGroups = []string{g}
 				parts = append(parts, p)
 			}
+		}
+		if namespaced {
+			parts = splitOwnNamespace(parts)
 		}
 		for _, p := range parts {
 			keep, drop := splitRule(p, namespaced)
@@ -117,13 +121,43 @@ func anyClusterScoped(r *rbacv1.PolicyRule) bool {
 	return false
 }
 
+// splitOwnNamespace puts a Role rule's grants of its own Namespace object (see
+// guardrails.OwnNamespace) in a rule of their own, so splitRule can judge their verbs.
+func splitOwnNamespace(parts []*rbacv1.PolicyRule) []*rbacv1.PolicyRule {
+	out := parts[:0:0]
+	for _, p := range parts {
+		own, rest := partition(p.Resources, func(res string) bool { return ownNamespaceIn(p.APIGroups, res) })
+		if len(own) == 0 || len(rest) == 0 {
+			out = append(out, p)
+			continue
+		}
+		a, b := p.DeepCopy(), p.DeepCopy()
+		a.Resources, b.Resources = own, rest
+		out = append(out, a, b)
+	}
+	return out
+}
+
+// ownNamespaceIn: res names the Namespace object, in the core group only.
+func ownNamespaceIn(groups []string, res string) bool {
+	for _, g := range groups {
+		if !guardrails.OwnNamespace(g, res) {
+			return false
+		}
+	}
+	return len(groups) > 0
+}
+
 // splitRule splits one rule into what it grants and what it names in vain (either
 // nil). The vain piece is the rule narrowed to its vain verbs, groups or resources.
 func splitRule(r *rbacv1.PolicyRule, namespaced bool) (keep, drop *rbacv1.PolicyRule) {
-	goodV, badV := partition(r.Verbs, matchable)
+	// A Role grants its own Namespace object to requests that name it (splitOwnNamespace
+	// has put those resources in a rule of their own).
+	ownNS := namespaced && len(r.Resources) > 0 && ownNamespaceIn(r.APIGroups, r.Resources[0])
+	goodV, badV := partition(r.Verbs, func(v string) bool { return matchable(v) && (!ownNS || !guardrails.NamelessVerb(v)) })
 	goodG, badG := partition(r.APIGroups, matchable)
 	goodR, badR := partition(r.Resources, func(res string) bool {
-		return resourceMatchable(res) && (!namespaced || !clusterScopedIn(r.APIGroups, res))
+		return resourceMatchable(res) && (!namespaced || ownNS || !clusterScopedIn(r.APIGroups, res))
 	})
 	vainURLs := namespaced && len(r.NonResourceURLs) > 0 // a Role cannot grant them
 	if len(badV)+len(badG)+len(badR) == 0 && !vainURLs {

@@ -33,6 +33,13 @@ func TestEffectiveRules(t *testing.T) {
 			ineffective: "get deployments [apps*]"},
 		"a Role cannot grant nodes": {kind: KindRole, rules: []rbacv1.PolicyRule{pr(ss(""), ss("nodes", "pods"), ss("get"))},
 			effective: "get pods [core]", ineffective: "get nodes [core]"},
+		// apiserver RequestInfo: /api/v1/namespaces/X carries namespace X, so a RoleBinding
+		// in X grants the requests that name X; list, watch and create name no namespace.
+		"a Role grants its own Namespace to named requests": {kind: KindRole,
+			rules:     []rbacv1.PolicyRule{pr(ss(""), ss("namespaces", "pods"), ss("get", "list", "patch"))},
+			effective: "get,patch namespaces [core]; get,list,patch pods [core]", ineffective: "list namespaces [core]"},
+		"a Role's namespaces/status too": {kind: KindRole, rules: []rbacv1.PolicyRule{pr(ss(""), ss("namespaces/status"), ss("update", "watch"))},
+			effective: "update namespaces/status [core]", ineffective: "watch namespaces/status [core]"},
 		"a ClusterRole can": {kind: KindClusterRole, rules: []rbacv1.PolicyRule{pr(ss(""), ss("nodes", "pods"), ss("get"))},
 			effective: "get nodes,pods [core]"},
 		"a Role cannot grant webhook configurations": {kind: KindRole,

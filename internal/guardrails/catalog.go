@@ -246,8 +246,8 @@ func gradeExecGet(m *Match, srv Server) {
 }
 
 func join(a, b string) string {
-	if a == "" {
-		return b
+	if a == "" || b == "" {
+		return a + b
 	}
 	return a + "; " + b
 }

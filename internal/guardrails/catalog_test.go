@@ -152,10 +152,12 @@ func TestMatchRole(t *testing.T) {
 		// A Role's rules apply in its namespace only: cluster-scoped requests are never granted.
 		"Role: resources * reach no nodes/proxy": {rules: []rbacv1.PolicyRule{rule(s(""), s("*"), s("get"))}, namespaced: true,
 			want: []v1alpha1.GuardrailID{secrets, wildcard, exec}},
-		"Role: everything":                        {rules: []rbacv1.PolicyRule{rule(s("*"), s("*"), s("*"))}, namespaced: true, want: []v1alpha1.GuardrailID{secrets, wildcard, workload, escalate, token, exec}},
-		"Role: webhook configurations":            {rules: []rbacv1.PolicyRule{rule(s("admissionregistration.k8s.io"), s("validatingwebhookconfigurations"), s("patch"))}, namespaced: true},
-		"Role: csr approval and signer":           {rules: []rbacv1.PolicyRule{rule(s("certificates.k8s.io"), s("certificatesigningrequests/approval"), s("update")), rule(s("certificates.k8s.io"), s("signers"), s("approve"))}, namespaced: true},
-		"Role: patch namespaces":                  {rules: []rbacv1.PolicyRule{rule(s(""), s("namespaces"), s("patch"))}, namespaced: true},
+		"Role: everything":              {rules: []rbacv1.PolicyRule{rule(s("*"), s("*"), s("*"))}, namespaced: true, want: []v1alpha1.GuardrailID{secrets, wildcard, workload, escalate, token, exec, nsWrite}},
+		"Role: webhook configurations":  {rules: []rbacv1.PolicyRule{rule(s("admissionregistration.k8s.io"), s("validatingwebhookconfigurations"), s("patch"))}, namespaced: true},
+		"Role: csr approval and signer": {rules: []rbacv1.PolicyRule{rule(s("certificates.k8s.io"), s("certificatesigningrequests/approval"), s("update")), rule(s("certificates.k8s.io"), s("signers"), s("approve"))}, namespaced: true},
+		// But its own Namespace object: a request for namespace X carries X as its
+		// namespace (apiserver RequestInfo), so a RoleBinding in X grants patch of X.
+		"Role: patch namespaces":                  {rules: []rbacv1.PolicyRule{rule(s(""), s("namespaces"), s("patch"))}, namespaced: true, want: []v1alpha1.GuardrailID{nsWrite}},
 		"Role: create pods":                       {rules: []rbacv1.PolicyRule{rule(s(""), s("pods"), s("create"))}, namespaced: true, want: []v1alpha1.GuardrailID{workload}},
 		"Role: webhook configurations via *group": {rules: []rbacv1.PolicyRule{rule(s("*"), s("mutatingwebhookconfigurations"), s("delete"))}, namespaced: true},
 		"nodes without subresource":               {rules: []rbacv1.PolicyRule{rule(s(""), s("nodes"), s("get", "list"))}},

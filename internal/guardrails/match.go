@@ -193,6 +193,9 @@ func (r *Rule) match(rules []rbacv1.PolicyRule, namespaced bool) (Match, bool) {
 	m := Match{ID: r.ID}
 	for _, q := range append(full, named...) {
 		m.Requests = append(m.Requests, *q.DeepCopy())
+		if namespaced && OwnNamespace(q.APIGroups[0], q.Resources[0]) && m.Note == "" {
+			m.Note = "on the Role's own namespace: a RoleBinding grants it for the Namespace object it is in"
+		}
 	}
 	for i := range rules {
 		if slices.ContainsFunc(full, func(q rbacv1.PolicyRule) bool { return covers(&rules[i], &q) }) ||
@@ -205,10 +208,10 @@ func (r *Rule) match(rules []rbacv1.PolicyRule, namespaced bool) (Match, bool) {
 		slices.Sort(names)
 		m.Names = slices.Compact(names)
 		m.Lower = 1
-		m.Note = "only for resourceNames " + strings.Join(m.Names, ", ")
+		m.Note = join("only for resourceNames "+strings.Join(m.Names, ", "), m.Note)
 	}
 	if len(critical) > 0 {
-		m.Note = fmt.Sprintf("resourceNames %s %s", strings.Join(critical, ", "), r.fullNote)
+		m.Note = join(fmt.Sprintf("resourceNames %s %s", strings.Join(critical, ", "), r.fullNote), m.Note)
 	}
 	if r.grade != nil {
 		r.grade(&m, CurrentServer())

@@ -1,6 +1,7 @@
 package guardrails
 
 import (
+	"slices"
 	"strings"
 
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -59,12 +60,33 @@ func ClusterScoped(group, resource string) bool {
 	return s != nil && s.clusterScoped[group][base]
 }
 
+// OwnNamespace reports whether resource (or resource/subresource) of the core group
+// is the Namespace object, which a Role does grant for its own namespace: a request
+// for one namespace (/api/v1/namespaces/X) carries X as its namespace (the API
+// server's RequestInfo), so a RoleBinding in X allows get, update, patch and delete
+// of namespace X and of its status and finalize subresources. Requests about every
+// namespace (list, watch, create, deletecollection) carry none.
+func OwnNamespace(group, resource string) bool {
+	base, _, _ := strings.Cut(resource, "/")
+	return group == "" && base == "namespaces"
+}
+
+// NamelessVerb reports whether a verb's requests never name one object, so a Role
+// cannot grant it on its own Namespace.
+func NamelessVerb(verb string) bool {
+	switch verb {
+	case "list", "watch", "create", "deletecollection":
+		return true
+	}
+	return false
+}
+
 // requestClusterScoped: every group of a catalog request names its resource as
-// cluster-scoped.
+// cluster-scoped, and a Role cannot grant it (see OwnNamespace).
 func requestClusterScoped(q *rbacv1.PolicyRule) bool {
 	for _, g := range q.APIGroups {
 		for _, res := range q.Resources {
-			if !ClusterScoped(g, res) {
+			if !ClusterScoped(g, res) || OwnNamespace(g, res) && !slices.ContainsFunc(q.Verbs, NamelessVerb) {
 				return false
 			}
 		}
