@@ -52,7 +52,7 @@ func checkRoleRules(d *desiredRole, ent *entry) []Finding {
 			"%s is aggregated (aggregationRule selects ClusterRoles matching %s) but the baseline declares plain rules",
 			ref, strings.Join(selectorKeys(ent.agg.ClusterRoleSelectors), " | ")))}
 	}
-	added, removed := diffRules(d.rules, ent.rules)
+	added, removed := diffRules(d.in(ref.Namespace), ent.rules)
 	if len(added) > 0 {
 		f := NewFinding(v1alpha1.FindingRulesAdded, ref, ref.String()+" grants rules the baseline does not declare: "+describeRules(added))
 		f.Rules = added

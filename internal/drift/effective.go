@@ -1,6 +1,7 @@
 package drift
 
 import (
+	"slices"
 	"strings"
 
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -17,8 +18,11 @@ import (
 // webhook configurations...) grants nothing for it; its own Namespace object is the
 // exception (guardrails.OwnNamespace).
 //
+// ns is a Role's namespace, "" when not known (a declaration): a Role's grant on its
+// own Namespace narrowed by resourceNames is only known effective once ns is.
+//
 // When every rule is effective, rules itself is returned, uncopied.
-func effectiveRules(kind string, rules []rbacv1.PolicyRule) (effective, ineffective []rbacv1.PolicyRule) {
+func effectiveRules(kind, ns string, rules []rbacv1.PolicyRule) (effective, ineffective []rbacv1.PolicyRule) {
 	namespaced := kind == KindRole
 	if !anyIneffective(rules, namespaced) {
 		return rules, nil
@@ -40,7 +44,7 @@ func effectiveRules(kind string, rules []rbacv1.PolicyRule) (effective, ineffect
 			parts = splitOwnNamespace(parts)
 		}
 		for _, p := range parts {
-			keep, drop := splitRule(p, namespaced)
+			keep, drop := splitRule(p, namespaced, ns)
 			if keep != nil {
 				effective = append(effective, *keep)
 			}
@@ -138,6 +142,23 @@ func splitOwnNamespace(parts []*rbacv1.PolicyRule) []*rbacv1.PolicyRule {
 	return out
 }
 
+// namesOwnNamespace: some rule narrows a grant of Namespaces by resourceNames.
+func namesOwnNamespace(rules []rbacv1.PolicyRule) bool {
+	for i := range rules {
+		if len(rules[i].ResourceNames) == 0 {
+			continue
+		}
+		for _, res := range rules[i].Resources {
+			for _, g := range rules[i].APIGroups {
+				if guardrails.OwnNamespace(g, res) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
 // ownNamespaceIn: res names the Namespace object, in the core group only.
 func ownNamespaceIn(groups []string, res string) bool {
 	for _, g := range groups {
@@ -150,10 +171,18 @@ func ownNamespaceIn(groups []string, res string) bool {
 
 // splitRule splits one rule into what it grants and what it names in vain (either
 // nil). The vain piece is the rule narrowed to its vain verbs, groups or resources.
-func splitRule(r *rbacv1.PolicyRule, namespaced bool) (keep, drop *rbacv1.PolicyRule) {
+func splitRule(r *rbacv1.PolicyRule, namespaced bool, ns string) (keep, drop *rbacv1.PolicyRule) {
 	// A Role grants its own Namespace object to requests that name it (splitOwnNamespace
-	// has put those resources in a rule of their own).
+	// has put those resources in a rule of their own); resourceNames can only narrow
+	// that to its own name, or to nothing.
 	ownNS := namespaced && len(r.Resources) > 0 && ownNamespaceIn(r.APIGroups, r.Resources[0])
+	if ownNS && len(r.ResourceNames) > 0 && ns != "" {
+		if !slices.Contains(r.ResourceNames, ns) {
+			return nil, r.DeepCopy()
+		}
+		r = r.DeepCopy()
+		r.ResourceNames = nil
+	}
 	goodV, badV := partition(r.Verbs, func(v string) bool { return matchable(v) && (!ownNS || !guardrails.NamelessVerb(v)) })
 	goodG, badG := partition(r.APIGroups, matchable)
 	goodR, badR := partition(r.Resources, func(res string) bool {

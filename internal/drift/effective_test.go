@@ -38,6 +38,12 @@ func TestEffectiveRules(t *testing.T) {
 		"a Role grants its own Namespace to named requests": {kind: KindRole,
 			rules:     []rbacv1.PolicyRule{pr(ss(""), ss("namespaces", "pods"), ss("get", "list", "patch"))},
 			effective: "get,patch namespaces [core]; get,list,patch pods [core]", ineffective: "list namespaces [core]"},
+		"a Role's Namespace grant by name reaches its own name only": {kind: KindRole,
+			rules:     []rbacv1.PolicyRule{pr(ss(""), ss("namespaces"), ss("get")), {APIGroups: ss(""), Resources: ss("namespaces"), Verbs: ss("delete"), ResourceNames: ss("team-a", "b")}},
+			effective: "get namespaces [core]; delete namespaces [core]"},
+		"a Role's Namespace grant naming other namespaces grants nothing": {kind: KindRole,
+			rules:       []rbacv1.PolicyRule{{APIGroups: ss(""), Resources: ss("namespaces"), Verbs: ss("delete"), ResourceNames: ss("b")}},
+			ineffective: "delete namespaces [core] names=b"},
 		"a Role's namespaces/status too": {kind: KindRole, rules: []rbacv1.PolicyRule{pr(ss(""), ss("namespaces/status"), ss("update", "watch"))},
 			effective: "update namespaces/status [core]", ineffective: "watch namespaces/status [core]"},
 		"a ClusterRole can": {kind: KindClusterRole, rules: []rbacv1.PolicyRule{pr(ss(""), ss("nodes", "pods"), ss("get"))},
@@ -58,7 +64,7 @@ func TestEffectiveRules(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			eff, vain := effectiveRules(tc.kind, tc.rules)
+			eff, vain := effectiveRules(tc.kind, "team-a", tc.rules)
 			if got := describeRules(eff); got != tc.effective {
 				t.Errorf("effective %q, want %q", got, tc.effective)
 			}

@@ -67,6 +67,19 @@ type Evaluator struct {
 type desiredRole struct {
 	rules []rbacv1.PolicyRule
 	agg   *rbacv1.AggregationRule
+	// perNamespace: a Role rule names Namespaces by resourceNames, so what it grants
+	// depends on the namespace it is in (effectiveRules); raw are its rules as declared.
+	perNamespace bool
+	raw          []rbacv1.PolicyRule
+}
+
+// in returns the desired rules for a Role in namespace ns.
+func (d *desiredRole) in(ns string) []rbacv1.PolicyRule {
+	if !d.perNamespace {
+		return d.rules
+	}
+	rules, _ := effectiveRules(KindRole, ns, d.raw)
+	return rules
 }
 
 // entry is one live Role, ClusterRole, RoleBinding or ClusterRoleBinding. Its slices
@@ -111,7 +124,9 @@ func NewEvaluator(spec *v1alpha1.RoleBaselineSpec, usage Usage) (*Evaluator, err
 	for i := range spec.Roles {
 		r := &spec.Roles[i]
 		d := &desiredRole{}
-		d.rules, _ = effectiveRules(string(r.Kind), toRBACRules(r.Rules))
+		d.raw = toRBACRules(r.Rules)
+		d.rules, _ = effectiveRules(string(r.Kind), "", d.raw)
+		d.perNamespace = r.Kind == v1alpha1.KindRole && namesOwnNamespace(d.raw)
 		if r.AggregationRule != nil {
 			d.agg = &rbacv1.AggregationRule{ClusterRoleSelectors: r.AggregationRule.ClusterRoleSelectors}
 		}
@@ -306,7 +321,7 @@ func (e *Evaluator) load(snap *Snapshot, indexed bool) {
 }
 
 func roleEntry(kind, ns, name string, lbl map[string]string, rules []rbacv1.PolicyRule, agg *rbacv1.AggregationRule) entry {
-	rules, vain := effectiveRules(kind, rules)
+	rules, vain := effectiveRules(kind, ns, rules)
 	return entry{ref: ObjectRef{kind, ns, name}, labels: lbl, rules: rules, vain: vain, agg: agg, grantPos: -1, nsPos: -1}
 }
 
