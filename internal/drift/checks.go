@@ -154,7 +154,7 @@ func checkBindingGuardrails(p *policy, ent, role *entry) []Finding {
 	if ent.ref.Kind == KindRoleBinding {
 		b.Namespace = ent.ref.Namespace
 	}
-	if role != nil && !role.binding {
+	if role != nil {
 		b.Role, b.RoleFound = role.rules, true
 	}
 	for _, m := range guardrails.MatchBindings(&b, p.enabled) {

@@ -13,5 +13,5 @@ func Evaluate(spec *v1alpha1.RoleBaselineSpec, snap *Snapshot, usage Usage) ([]F
 		return nil, err
 	}
 	e.load(snap, false)
-	return deref(e.sorted), nil
+	return deref(e.list.sorted), nil
 }

@@ -136,15 +136,15 @@ func (e *Evaluator) unusedOf(hit *grantHit, binding ObjectRef, subject rbacv1.Su
 // re-checks every binding. It reports whether the findings changed. Usage changes
 // slowly, so callers coalesce updates rather than call this per audit event.
 func (e *Evaluator) SetUsage(u Usage) bool {
-	e.changed = false
+	e.list.changed = false
 	e.usage = u
 	for _, ent := range e.objects {
 		if ent.binding {
 			e.refresh(ent)
 		}
 	}
-	e.flush()
-	return e.changed
+	e.list.flush()
+	return e.list.changed
 }
 
 // CoversRequest reports whether rule covers one request as the audit log records it
