@@ -2,7 +2,7 @@ package v1alpha1
 
 // GuardrailID names a rule of the dangerous-permission catalog. The catalog in
 // internal/guardrails holds one rule for each constant below.
-// +kubebuilder:validation:Enum=cluster-admin-binding;secrets-read;wildcard-access;workload-create;anonymous-binding;escalation-verbs;persistentvolume-create;nodes-proxy;csr-approval;admission-webhook-write;serviceaccount-token-create;pod-exec-attach;namespace-write;default-role-aggregation
+// +kubebuilder:validation:Enum=cluster-admin-binding;secrets-read;wildcard-access;workload-create;anonymous-binding;escalation-verbs;persistentvolume-create;nodes-proxy;csr-approval;admission-webhook-write;serviceaccount-token-create;pod-exec-attach;namespace-write;default-role-aggregation;escalation-path
 type GuardrailID string
 
 // The guardrail catalog. Each ID maps to a CIS Kubernetes Benchmark control where one exists.
@@ -38,6 +38,11 @@ const (
 	// GuardrailDefaultRoleAggregation: a ClusterRole labelled to aggregate into admin,
 	// edit or view, which extends every subject bound to them; graded by what it grants.
 	GuardrailDefaultRoleAggregation GuardrailID = "default-role-aggregation"
+	// GuardrailEscalationPath: a subject reaches, through the identities its grants let
+	// it act as (pods run as ServiceAccounts, tokens, impersonation, bind, escalate,
+	// nodes/proxy, CSR approval), a guardrail its own grants do not; graded as the
+	// guardrail reached.
+	GuardrailEscalationPath GuardrailID = "escalation-path"
 )
 
 // Severity ranks a finding.

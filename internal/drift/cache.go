@@ -83,11 +83,18 @@ type caches struct {
 	guard  map[uint64]*guardHit
 	ceil   map[ceilKey]*ceilHit
 	grant  map[grantKey]*grantHit
+	steps  map[grantKey]*stepHit
+}
+
+// stepHit caches the escalation steps one rule list grants through one kind of binding.
+type stepHit struct {
+	rules []rbacv1.PolicyRule
+	steps []guardrails.Step
 }
 
 func newCaches() caches {
 	return caches{hasher: ruleHasher{maphash.MakeSeed()}, guard: map[uint64]*guardHit{}, ceil: map[ceilKey]*ceilHit{},
-		grant: map[grantKey]*grantHit{}}
+		grant: map[grantKey]*grantHit{}, steps: map[grantKey]*stepHit{}}
 }
 
 func (c *caches) trim(limit int) {
@@ -99,5 +106,8 @@ func (c *caches) trim(limit int) {
 	}
 	if len(c.grant) > limit {
 		clear(c.grant)
+	}
+	if len(c.steps) > limit {
+		clear(c.steps)
 	}
 }

@@ -172,8 +172,13 @@ func (e *Evaluator) beyond(ci int, ent, role *entry) *ceilHit {
 
 // guardHit returns the guardrail matches of a role's rules.
 func (e *Evaluator) guardHit(ent *entry) *guardHit {
+	return e.guardHitAt(ent, ent.ref.Kind == KindRole)
+}
+
+// guardHitAt is guardHit for the role's rules applied in one namespace (namespaced:
+// a Role, or a ClusterRole through a RoleBinding) or cluster-wide.
+func (e *Evaluator) guardHitAt(ent *entry, namespaced bool) *guardHit {
 	h := e.ruleHash(ent)
-	namespaced := ent.ref.Kind == KindRole
 	if namespaced {
 		h = ^h // a Role and a ClusterRole with the same rules grant different things
 	}

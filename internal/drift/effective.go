@@ -125,8 +125,10 @@ func anyClusterScoped(r *rbacv1.PolicyRule) bool {
 	return false
 }
 
-// splitOwnNamespace puts a Role rule's grants of its own Namespace object (see
-// guardrails.OwnNamespace) in a rule of their own, so splitRule can judge their verbs.
+// splitOwnNamespace puts a Role rule's grants of cluster-scoped resources whose
+// requests may still carry its namespace (its own Namespace object, bind on
+// ClusterRoles: guardrails.NamespacedVerb) in a rule of their own, so splitRule can
+// judge their verbs.
 func splitOwnNamespace(parts []*rbacv1.PolicyRule) []*rbacv1.PolicyRule {
 	out := parts[:0:0]
 	for _, p := range parts {
@@ -159,10 +161,10 @@ func namesOwnNamespace(rules []rbacv1.PolicyRule) bool {
 	return false
 }
 
-// ownNamespaceIn: res names the Namespace object, in the core group only.
+// ownNamespaceIn: res is partly namespaced (guardrails.PartlyNamespaced) in every group named.
 func ownNamespaceIn(groups []string, res string) bool {
 	for _, g := range groups {
-		if !guardrails.OwnNamespace(g, res) {
+		if !guardrails.PartlyNamespaced(g, res) {
 			return false
 		}
 	}
@@ -176,14 +178,16 @@ func splitRule(r *rbacv1.PolicyRule, namespaced bool, ns string) (keep, drop *rb
 	// has put those resources in a rule of their own); resourceNames can only narrow
 	// that to its own name, or to nothing.
 	ownNS := namespaced && len(r.Resources) > 0 && ownNamespaceIn(r.APIGroups, r.Resources[0])
-	if ownNS && len(r.ResourceNames) > 0 && ns != "" {
+	if ownNS && guardrails.OwnNamespace(r.APIGroups[0], r.Resources[0]) && len(r.ResourceNames) > 0 && ns != "" {
 		if !slices.Contains(r.ResourceNames, ns) {
 			return nil, r.DeepCopy()
 		}
 		r = r.DeepCopy()
 		r.ResourceNames = nil
 	}
-	goodV, badV := partition(r.Verbs, func(v string) bool { return matchable(v) && (!ownNS || !guardrails.NamelessVerb(v)) })
+	goodV, badV := partition(r.Verbs, func(v string) bool {
+		return matchable(v) && (!ownNS || guardrails.NamespacedVerb(r.APIGroups[0], r.Resources[0], v))
+	})
 	goodG, badG := partition(r.APIGroups, matchable)
 	goodR, badR := partition(r.Resources, func(res string) bool {
 		return resourceMatchable(res) && (!namespaced || ownNS || !clusterScopedIn(r.APIGroups, res))

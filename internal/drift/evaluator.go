@@ -35,6 +35,7 @@ type Evaluator struct {
 	byNS       map[string][]*entry
 	grants     map[ObjectRef][]*entry  // role -> bindings granting it to a ceiling subject
 	aggr       aggregation             // aggregated ClusterRoles and what feeds them
+	esc        escalations             // escalation paths, per subject
 	missing    map[ObjectRef][]Finding // one-element slices, so sorted can point into them
 	cache      caches
 	scratch    []Finding // check's buffer
@@ -139,6 +140,7 @@ func (e *Evaluator) ObjectFindings(ref ObjectRef) []Finding {
 		out = append(out, ent.findings...)
 	}
 	out = append(out, e.missing[ref]...)
+	out = e.esc.objectFindings(out, ref)
 	slices.SortFunc(out, func(a, b Finding) int { return CompareFindings(&a, &b) })
 	return out
 }
@@ -182,6 +184,7 @@ func (e *Evaluator) Upsert(obj runtime.Object) (bool, error) {
 	if err := e.upsert(obj); err != nil {
 		return false, err
 	}
+	e.settleEscalations()
 	e.list.flush()
 	return e.list.changed, nil
 }
@@ -209,6 +212,7 @@ func (e *Evaluator) upsert(obj runtime.Object) error {
 func (e *Evaluator) Delete(ref ObjectRef) bool {
 	e.list.changed = false
 	e.delete(ref)
+	e.settleEscalations()
 	e.list.flush()
 	return e.list.changed
 }

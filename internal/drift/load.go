@@ -1,5 +1,7 @@
 package drift
 
+import "github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
+
 // Load replaces the whole live state with snap and evaluates it from scratch.
 func (e *Evaluator) Load(snap *Snapshot) { e.load(snap, true) }
 
@@ -11,6 +13,7 @@ func (e *Evaluator) load(snap *Snapshot, indexed bool) {
 	e.byNS = make(map[string][]*entry, len(snap.Namespaces))
 	e.grants = map[ObjectRef][]*entry{}
 	e.aggr = newAggregation()
+	e.esc = newEscalations(e.policy.enabled.Has(v1alpha1.GuardrailEscalationPath))
 	e.missing = map[ObjectRef][]Finding{}
 	e.cache = newCaches()
 	e.list = findingList{logFull: true} // nothing to log: reset starts the log afresh
@@ -99,6 +102,8 @@ func (e *Evaluator) load(snap *Snapshot, indexed bool) {
 		total += len(ent.findings)
 	}
 	e.loading, e.loaded = false, nil
+	paths := e.loadEscalations(slab, dups)
+	total += len(paths)
 	for _, k := range e.nsDecl {
 		for ns := range e.namespaces {
 			e.refreshMissing(ObjectRef{k.kind, ns, k.name})
@@ -126,5 +131,47 @@ func (e *Evaluator) load(snap *Snapshot, indexed bool) {
 	for _, f := range e.missing {
 		all = append(all, &f[0])
 	}
+	for _, f := range paths {
+		all = append(all, &f[0])
+	}
 	e.list.reset(all)
+}
+
+// loadEscalations indexes the in-scope bindings for escalation paths and computes the
+// finding of every subject; each returned slice is one subject's, kept in esc.found.
+func (e *Evaluator) loadEscalations(slab []entry, dups bool) [][]Finding {
+	if !e.esc.on {
+		return nil
+	}
+	e.esc.loading = true
+	for i := range slab {
+		if ent := &slab[i]; ent.binding && ent.inScope && (!dups || e.objects[ent.ref] == ent) {
+			e.bindEscalation(nil, ent)
+		}
+	}
+	e.esc.loading = false
+	for k, places := range e.esc.at {
+		for where := range places {
+			e.summarize(k, where)
+		}
+	}
+	clear(e.esc.dirty)
+	var out [][]Finding
+	memo := newMemo()
+	e.esc.memo = memo
+	for _, k := range sortedSubjects(keysOf(e.esc.at)) {
+		if fs := e.pathsOf(k, memo); fs != nil {
+			e.esc.keep(k, nil, fs)
+			out = append(out, fs)
+		}
+	}
+	return out
+}
+
+func keysOf[V any](m map[subjectKey]V) map[subjectKey]bool {
+	out := make(map[subjectKey]bool, len(m))
+	for k := range m {
+		out[k] = true
+	}
+	return out
 }

@@ -40,6 +40,7 @@ func (e *Evaluator) Preview(obj runtime.Object, deleted bool) ([]Finding, error)
 		e.proposed = proposed
 		e.put(&e.proposed)
 	}
+	e.settleEscalations()
 	introduced := difference(e.list.pendingAdd, e.list.pendingDel)
 	// The undo restores every input, so each object re-checked by the change gets back
 	// the very findings it had: no need to check it again, and the findings that left
@@ -50,8 +51,9 @@ func (e *Evaluator) Preview(obj runtime.Object, deleted bool) ([]Finding, error)
 	} else {
 		e.delete(ref)
 	}
-	e.proposed = entry{}
 	e.rec.restoring = false
+	e.settleEscalations()
+	e.proposed = entry{}
 	clear(e.rec.entries)
 	e.rec.index = nil
 	e.resetArena()

@@ -103,6 +103,9 @@ func (e *Evaluator) put(ent *entry) {
 		e.roleChanged(ent.ref)
 	}
 	e.refreshAggregation(ent, reaggregated, ent.binding && e.aggr.bind(old, ent))
+	if ent.binding && e.esc.on {
+		e.bindEscalation(old, ent)
+	}
 	e.refreshMissing(ent.ref)
 }
 
@@ -128,6 +131,9 @@ func (e *Evaluator) delete(ref ObjectRef) {
 		e.roleChanged(ref)
 	}
 	e.aggregationChanged(old, nil)
+	if old.binding && e.esc.on {
+		e.bindEscalation(old, nil)
+	}
 	e.refreshMissing(ref)
 }
 
@@ -162,6 +168,9 @@ func (e *Evaluator) putNamespace(name string, lbl map[string]string, exists bool
 // other objects whose findings read it.
 func (e *Evaluator) roleChanged(ref ObjectRef) {
 	e.cache.trim(4096 + 2*len(e.objects))
+	if e.esc.on {
+		e.roleChangedEscalation(ref)
+	}
 	// Backwards: a binding that left the scope removes itself from this very list by
 	// swapping the last one into its place, and the last one was already refreshed.
 	bs := e.grants[ref]

@@ -143,6 +143,7 @@ func (e *Evaluator) SetUsage(u Usage) bool {
 			e.refresh(ent)
 		}
 	}
+	e.settleEscalations()
 	e.list.flush()
 	return e.list.changed
 }

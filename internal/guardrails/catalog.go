@@ -18,6 +18,8 @@ const (
 	TargetBinding
 	// TargetAggregation rules inspect a ClusterRole's aggregation labels (MatchAggregation).
 	TargetAggregation
+	// TargetPath rules inspect what a subject reaches through other identities (Steps).
+	TargetPath
 )
 
 // Rule is one entry of the catalog.
@@ -183,6 +185,10 @@ var catalog = []Rule{
 	{
 		ID: v1alpha1.GuardrailDefaultRoleAggregation, Title: "ClusterRole aggregated into admin, edit or view",
 		Severity: v1alpha1.SeverityHigh, Reference: "Kubernetes RBAC: default roles and aggregation", Target: TargetAggregation,
+	},
+	{
+		ID: v1alpha1.GuardrailEscalationPath, Title: "escalation path to a guardrail the direct grants do not reach",
+		Severity: v1alpha1.SeverityHigh, Reference: "Kubernetes RBAC good practices: privilege escalation risks", Target: TargetPath,
 	},
 }
 

@@ -71,6 +71,29 @@ func OwnNamespace(group, resource string) bool {
 	return group == "" && base == "namespaces"
 }
 
+// NamespacedVerb reports whether a request of verb on a cluster-scoped resource still
+// carries a namespace, so a Role (through its RoleBinding) grants it:
+//   - namespaces: a request for one namespace carries it (see OwnNamespace);
+//   - clusterroles, bind: a RoleBinding's roleRef is authorized with the binding's
+//     namespace (the RBAC escalation check, BindingAuthorized), so a Role may let
+//     its holders bind a ClusterRole in its namespace.
+func NamespacedVerb(group, resource, verb string) bool {
+	base, sub, _ := strings.Cut(resource, "/")
+	switch {
+	case OwnNamespace(group, resource):
+		return !NamelessVerb(verb)
+	case group == rbacv1.GroupName && base == "clusterroles" && sub == "":
+		return verb == "bind" || verb == rbacv1.VerbAll
+	}
+	return false
+}
+
+// PartlyNamespaced reports whether some verb of a cluster-scoped resource carries a
+// namespace (NamespacedVerb).
+func PartlyNamespaced(group, resource string) bool {
+	return OwnNamespace(group, resource) || group == rbacv1.GroupName && resource == "clusterroles"
+}
+
 // NamelessVerb reports whether a verb's requests never name one object, so a Role
 // cannot grant it on its own Namespace.
 func NamelessVerb(verb string) bool {
@@ -86,7 +109,7 @@ func NamelessVerb(verb string) bool {
 func requestClusterScoped(q *rbacv1.PolicyRule) bool {
 	for _, g := range q.APIGroups {
 		for _, res := range q.Resources {
-			if !ClusterScoped(g, res) || OwnNamespace(g, res) && !slices.ContainsFunc(q.Verbs, NamelessVerb) {
+			if !ClusterScoped(g, res) || !slices.ContainsFunc(q.Verbs, func(v string) bool { return !NamespacedVerb(g, res, v) }) {
 				return false
 			}
 		}

@@ -97,7 +97,13 @@ func newProxy(t *testing.T, front, back string) *proxy {
 }
 
 func (p *proxy) up() {
+	// While the proxy was down, a client of another test may have been given its
+	// port as an ephemeral one: wait for it to be free again.
 	l, err := net.Listen("tcp", p.front)
+	for deadline := time.Now().Add(30 * time.Second); err != nil && time.Now().Before(deadline); {
+		time.Sleep(100 * time.Millisecond)
+		l, err = net.Listen("tcp", p.front)
+	}
 	if err != nil {
 		p.t.Fatal(err)
 	}

@@ -41,7 +41,7 @@ const ns = "sar"
 var (
 	verbs     = []string{"get", "list", "create", "update", "delete", "*", "get*", "bind"}
 	groups    = []string{"", "apps", "*", "rbac.authorization.k8s.io", "app*"}
-	resources = []string{"pods", "pods/exec", "pods/*", "*/exec", "*", "*/*", "secrets", "deployments", "deployments/scale", "nodes", "namespaces", "roles"}
+	resources = []string{"pods", "pods/exec", "pods/*", "*/exec", "*", "*/*", "secrets", "deployments", "deployments/scale", "nodes", "namespaces", "roles", "clusterroles"}
 	names     = []string{"a", "b"}
 	urls      = []string{"/metrics", "/healthz", "/healthz/*", "*", "/api/*"}
 )
@@ -68,12 +68,21 @@ func (p probe) String() string {
 var (
 	probeVerbs  = []string{"get", "list", "create", "update", "delete", "bind", "frobnicate"}
 	probeGroups = []string{"", "apps", "rbac.authorization.k8s.io", "example.com"}
-	probeRes    = []string{"pods", "pods/exec", "secrets", "deployments", "deployments/scale", "nodes", "namespaces", "roles", "widgets", "widgets/exec"}
+	probeRes    = []string{"pods", "pods/exec", "secrets", "deployments", "deployments/scale", "nodes", "namespaces", "roles", "clusterroles", "widgets", "widgets/exec"}
 	probeNames  = []string{"", "a", "zz"}
 	probePaths  = []string{"/metrics", "/healthz", "/healthz/live", "/api/v1", "/other"}
 )
 
-var clusterScoped = map[string]bool{"nodes": true, "namespaces": true}
+// clusterScoped: the probed resources that are cluster-scoped, in their group.
+func clusterScoped(group, resource string) bool {
+	switch resource {
+	case "nodes", "namespaces":
+		return group == ""
+	case "clusterroles":
+		return group == rbacv1.GroupName
+	}
+	return false
+}
 
 // probes lists the requests for a role of kind: in its namespace, and for a
 // ClusterRole (bound cluster-wide) also cluster-wide and non-resource. A request for
@@ -91,10 +100,13 @@ func probes(kind string) []probe {
 					}
 					var places []string
 					switch {
-					case base == "namespaces" && n != "":
+					case base == "clusterroles" && g == rbacv1.GroupName && v == "bind":
+						// A RoleBinding's roleRef is authorized in the binding's namespace.
+						places = []string{ns, ""}
+					case base == "namespaces" && g == "" && n != "":
 						places = []string{n}
 						n = ns // the Role's own namespace, and one it is not
-					case base == "namespaces" || clusterScoped[base]:
+					case clusterScoped(g, base):
 						places = []string{""}
 					case kind == drift.KindClusterRole:
 						places = []string{ns, ""}
@@ -102,7 +114,7 @@ func probes(kind string) []probe {
 						places = []string{ns}
 					}
 					for _, where := range places {
-						if base == "namespaces" && where != "" {
+						if base == "namespaces" && g == "" && where != "" {
 							where = n
 						}
 						out = append(out, probe{verb: v, group: g, resource: base, sub: sub, name: n, namespace: where})
@@ -167,7 +179,9 @@ func witness(kind string, a rbacv1.PolicyRule) probe {
 		} else {
 			p.namespace = p.name // another namespace: the Role's binding is not there
 		}
-	case clusterScoped[p.resource] && p.group == "":
+	case p.resource == "clusterroles" && p.group == rbacv1.GroupName && p.verb == "bind" && kind == drift.KindRole:
+		p.namespace = ns // the roleRef of a RoleBinding in the Role's namespace
+	case clusterScoped(p.group, p.resource):
 	default:
 		p.namespace = ns
 	}
