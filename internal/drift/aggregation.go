@@ -133,7 +133,7 @@ func (a *aggregation) reaggregate() []*entry {
 		// members' count, and their ineffective rules are reported on them.
 		r.ent.vain = nil
 		if !rulesEqual(rules, r.ent.rules) {
-			r.ent.rules, r.ent.hashed = rules, false
+			r.ent.rules, r.ent.hashed, r.ent.escFor = rules, false, [2]*contrib{}
 			changed = append(changed, r.ent)
 		}
 	}

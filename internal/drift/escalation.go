@@ -5,7 +5,6 @@ import (
 
 	rbacv1 "k8s.io/api/rbac/v1"
 
-	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/guardrails"
 )
 
@@ -24,8 +23,7 @@ import (
 // its paths went through changes.
 type escalations struct {
 	on       bool
-	at       map[subjectKey]map[string][]*entry  // in-scope bindings naming each subject, by place: a namespace, or "*"
-	summary  map[subjectKey]map[string]*grantsAt // what they grant, by place
+	summary  map[subjectKey]map[string]*grantsAt // the in-scope bindings naming each subject and what they grant, by place ("*": cluster-wide)
 	byRole   map[ObjectRef][]*entry              // in-scope bindings by the role they grant
 	sas      map[string]map[subjectKey]bool      // ServiceAccount subjects by namespace
 	found    map[subjectKey][]Finding
@@ -39,9 +37,10 @@ type escalations struct {
 	wide        map[subjectKey]bool
 	went        map[subjectKey]*wentThrough
 	dirty       map[subjectKey]bool
-	loading     bool                  // Load indexes every binding, then summarizes each place once
+	loading     bool                  // Load indexes every binding and judges every subject after
 	memo        *walkMemo             // what identities reach, kept between changes
 	any         [2][]guardrails.Match // anyPermission, cluster-wide and in a namespace
+	keys        []subjectKey          // subjectsOf's buffer
 }
 
 // wentThrough is what one subject's paths recorded in the reverse indexes.
@@ -53,9 +52,11 @@ type wentThrough struct {
 
 // grantsAt is what one subject's bindings grant in one place.
 type grantsAt struct {
-	guards  guardrails.Set        // the guardrails their roles match there
-	guardBy [maxCatalog]boundRole // by catalog position: the first binding (by name) granting it
-	steps   []placedStep          // the steps they give, one per kind and names
+	bindings []*entry              // the in-scope bindings naming the subject there
+	count    [maxCatalog]int32     // bindings granting each guardrail (by catalog position)
+	guards   guardrails.Set        // the guardrails their roles match there
+	guardBy  [maxCatalog]boundRole // by catalog position: the first binding (by name) granting it
+	steps    []placedStep          // the steps they give, one per kind and names
 }
 
 type boundRole struct{ binding, role *entry }
@@ -63,25 +64,17 @@ type boundRole struct{ binding, role *entry }
 type placedStep struct {
 	step guardrails.Step
 	by   boundRole
+	n    int32 // bindings giving it
 }
 
-// maxCatalog bounds the catalog (a guardrails.Set is 64 bits; it holds 16 rules).
-const maxCatalog = 32
-
-// catalogIndex is each rule's position in the catalog, its bit in a guardrails.Set.
-var catalogIndex = func() map[v1alpha1.GuardrailID]int {
-	m := map[v1alpha1.GuardrailID]int{}
-	for i, id := range guardrails.IDs() {
-		m[id] = i
-	}
-	return m
-}()
+// maxCatalog bounds the catalog in a place's counts (TestCatalogFitsPlaces).
+const maxCatalog = 16
 
 // maxPathDepth bounds the steps of a path: subject -> identity -> identity -> identity.
 const maxPathDepth = 3
 
 func newEscalations(on bool) escalations {
-	return escalations{on: on, at: map[subjectKey]map[string][]*entry{},
+	return escalations{on: on,
 		summary: map[subjectKey]map[string]*grantsAt{}, byRole: map[ObjectRef][]*entry{},
 		sas: map[string]map[subjectKey]bool{}, found: map[subjectKey][]Finding{}, byObject: map[ObjectRef]map[subjectKey]bool{},
 		through: map[subjectKey]map[subjectKey]bool{}, byNamespace: map[string]map[subjectKey]bool{},
@@ -103,15 +96,6 @@ func removeFrom[K, V comparable](m map[K]map[V]bool, k K, v V) {
 	}
 }
 
-// bindingSubjects are a binding's subjects as identities.
-func bindingSubjects(b *entry) []subjectKey {
-	out := make([]subjectKey, 0, len(b.subjects))
-	for _, s := range b.subjects {
-		out = append(out, keyOf(normalizeSubject(s, b.ref.Namespace)))
-	}
-	return out
-}
-
 func bindingWhere(b *entry) (where string, viaRB bool) {
 	if b.ref.Kind == KindRoleBinding {
 		return b.ref.Namespace, true
@@ -126,25 +110,23 @@ func (e *Evaluator) bindEscalation(old, new *entry) {
 	x := &e.esc
 	if old != nil {
 		where, _ := bindingWhere(old)
-		for _, k := range bindingSubjects(old) {
-			m := x.at[k]
-			i := slices.Index(m[where], old)
+		for _, k := range x.subjectsOf(old) {
+			g := x.summary[k][where]
+			i := -1
+			if g != nil {
+				i = slices.Index(g.bindings, old)
+			}
 			if i < 0 {
 				continue
 			}
-			m[where] = slices.Delete(m[where], i, i+1)
-			if len(m[where]) == 0 {
-				delete(m, where)
+			g.bindings = slices.Delete(g.bindings, i, i+1)
+			e.subtract(k, where, old, old.esc)
+			if x.summary[k] == nil && k.kind == rbacv1.ServiceAccountKind {
+				removeFrom(x.sas, k.namespace, k)
 			}
-			if len(m) == 0 {
-				delete(x.at, k)
-				if k.kind == rbacv1.ServiceAccountKind {
-					removeFrom(x.sas, k.namespace, k)
-				}
-			}
-			e.summarize(k, where)
 			x.touch(k)
 		}
+		old.esc = nil
 		rk := old.grantKey()
 		if i := slices.Index(x.byRole[rk], old); i >= 0 {
 			x.byRole[rk] = slices.Delete(x.byRole[rk], i, i+1)
@@ -155,22 +137,23 @@ func (e *Evaluator) bindEscalation(old, new *entry) {
 	}
 	if new != nil && new.inScope {
 		where, _ := bindingWhere(new)
-		for _, k := range bindingSubjects(new) {
-			m := x.at[k]
-			if m == nil {
-				x.appeared(k)
-				m = map[string][]*entry{}
-				x.at[k] = m
+		new.esc = e.contribOf(new)
+		for _, k := range x.subjectsOf(new) {
+			if x.summary[k] == nil {
+				if !x.loading {
+					x.appeared(k)
+				}
 				if k.kind == rbacv1.ServiceAccountKind {
 					addToSet(x.sas, k.namespace, k)
 				}
 			}
-			if slices.Contains(m[where], new) {
+			g := x.place(k, where)
+			if slices.Contains(g.bindings, new) {
 				continue // named twice
 			}
-			m[where] = append(m[where], new)
+			g.bindings = append(g.bindings, new)
+			e.add(k, where, new, new.esc)
 			if !x.loading {
-				e.summarize(k, where)
 				x.touch(k)
 			}
 		}
@@ -179,51 +162,148 @@ func (e *Evaluator) bindEscalation(old, new *entry) {
 	}
 }
 
-// summarize recomputes what subject k's bindings grant at where.
-func (e *Evaluator) summarize(k subjectKey, where string) {
-	x := &e.esc
-	bs := x.at[k][where]
-	if len(bs) == 0 {
-		if m := x.summary[k]; m != nil {
-			delete(m, where)
-			if len(m) == 0 {
-				delete(x.summary, k)
-			}
-		}
-		return
+// subjectsOf are a binding's subjects as identities, in a buffer the next call reuses.
+func (x *escalations) subjectsOf(b *entry) []subjectKey {
+	x.keys = x.keys[:0]
+	for _, s := range b.subjects {
+		x.keys = append(x.keys, keyOf(normalizeSubject(s, b.ref.Namespace)))
 	}
-	g := &grantsAt{}
-	for _, b := range bs {
-		role := e.objects[b.grantKey()]
-		if role == nil {
+	return x.keys
+}
+
+// contrib is what one binding adds to its subjects' place: what its role grants there.
+type contrib struct {
+	role   *entry
+	guards guardrails.Set
+	steps  []guardrails.Step
+}
+
+// contribOf is what binding b's role grants through it now; kept on the role entry,
+// so the bindings of one role share it.
+func (e *Evaluator) contribOf(b *entry) *contrib {
+	role := e.objects[b.grantKey()]
+	if role == nil {
+		return &contrib{}
+	}
+	_, viaRB := bindingWhere(b)
+	i := 0
+	if viaRB {
+		i = 1
+	}
+	if c := role.escFor[i]; c != nil {
+		return c
+	}
+	c := &contrib{role: role}
+	for _, m := range e.guardHitAt(role, viaRB).matches {
+		c.guards = c.guards.With(m.ID)
+	}
+	c.steps = e.stepsOf(role, viaRB)
+	role.escFor[i] = c
+	return c
+}
+
+func bit(i int) guardrails.Set { return guardrails.Set(1) << uint(i) }
+
+// place returns subject k's summary at where, made when missing.
+func (x *escalations) place(k subjectKey, where string) *grantsAt {
+	m := x.summary[k]
+	if m == nil {
+		m = map[string]*grantsAt{}
+		x.summary[k] = m
+	}
+	g := m[where]
+	if g == nil {
+		g = &grantsAt{}
+		m[where] = g
+	}
+	return g
+}
+
+func compareSteps(a, b guardrails.Step) int {
+	return cmpOr(cmpInt(int(a.Kind), int(b.Kind)), slices.Compare(a.Names, b.Names))
+}
+
+// add counts binding b's contribution c in subject k's place: each guardrail and step
+// with the first binding (by name) that gives it, for the path messages.
+func (e *Evaluator) add(k subjectKey, where string, b *entry, c *contrib) {
+	g := e.esc.place(k, where)
+	by := boundRole{b, c.role}
+	for i := range catalogIDs {
+		if c.guards&bit(i) == 0 {
 			continue
 		}
-		_, viaRB := bindingWhere(b)
-		by := boundRole{b, role}
-		for _, m := range e.guardHitAt(role, viaRB).matches {
-			g.guards = g.guards.With(m.ID)
-			i := catalogIndex[m.ID]
-			if cur := g.guardBy[i]; cur.binding == nil || compareRefs(b.ref, cur.binding.ref) < 0 {
-				g.guardBy[i] = by
-			}
-		}
-		for _, s := range e.stepsOf(role, viaRB) {
-			i := slices.IndexFunc(g.steps, func(p placedStep) bool { return p.step.Kind == s.Kind && slices.Equal(p.step.Names, s.Names) })
-			switch {
-			case i < 0:
-				g.steps = append(g.steps, placedStep{s, by})
-			case compareRefs(b.ref, g.steps[i].by.binding.ref) < 0:
-				g.steps[i].by = by
-			}
+		g.count[i]++
+		g.guards |= bit(i)
+		if cur := g.guardBy[i].binding; cur == nil || cur == b || compareRefs(b.ref, cur.ref) < 0 {
+			g.guardBy[i] = by
 		}
 	}
-	slices.SortFunc(g.steps, func(a, b placedStep) int {
-		return cmpOr(cmpInt(int(a.step.Kind), int(b.step.Kind)), slices.Compare(a.step.Names, b.step.Names))
-	})
-	if x.summary[k] == nil {
-		x.summary[k] = map[string]*grantsAt{}
+	for _, st := range c.steps {
+		j, found := slices.BinarySearchFunc(g.steps, st, func(p placedStep, t guardrails.Step) int { return compareSteps(p.step, t) })
+		if !found {
+			g.steps = slices.Insert(g.steps, j, placedStep{step: st, by: by, n: 1})
+			continue
+		}
+		g.steps[j].n++
+		if cur := g.steps[j].by.binding; cur == b || compareRefs(b.ref, cur.ref) < 0 {
+			g.steps[j].by = by
+		}
 	}
-	x.summary[k][where] = g
+}
+
+// subtract takes binding b's contribution c out of subject k's place (b is already out
+// of the place's bindings), finding the next first binding where b was it.
+func (e *Evaluator) subtract(k subjectKey, where string, b *entry, c *contrib) {
+	x := &e.esc
+	g := x.summary[k][where]
+	if g == nil {
+		return
+	}
+	if c == nil {
+		c = &contrib{}
+	}
+	rest := g.bindings
+	for i := range catalogIDs {
+		if c.guards&bit(i) == 0 {
+			continue
+		}
+		if g.count[i]--; g.count[i] == 0 {
+			g.guards &^= bit(i)
+			g.guardBy[i] = boundRole{}
+		} else if g.guardBy[i].binding == b {
+			g.guardBy[i] = firstBy(rest, func(o *contrib) bool { return o.guards&bit(i) != 0 })
+		}
+	}
+	for _, st := range c.steps {
+		j, found := slices.BinarySearchFunc(g.steps, st, func(p placedStep, t guardrails.Step) int { return compareSteps(p.step, t) })
+		if !found {
+			continue
+		}
+		if g.steps[j].n--; g.steps[j].n == 0 {
+			g.steps = slices.Delete(g.steps, j, j+1)
+		} else if g.steps[j].by.binding == b {
+			g.steps[j].by = firstBy(rest, func(o *contrib) bool {
+				return slices.ContainsFunc(o.steps, func(t guardrails.Step) bool { return compareSteps(t, st) == 0 })
+			})
+		}
+	}
+	if len(rest) == 0 {
+		delete(x.summary[k], where)
+		if len(x.summary[k]) == 0 {
+			delete(x.summary, k)
+		}
+	}
+}
+
+// firstBy is the first binding (by name) whose contribution has.
+func firstBy(bs []*entry, has func(*contrib) bool) boundRole {
+	var best boundRole
+	for _, b := range bs {
+		if b.esc != nil && has(b.esc) && (best.binding == nil || compareRefs(b.ref, best.binding.ref) < 0) {
+			best = boundRole{b, b.esc.role}
+		}
+	}
+	return best
 }
 
 // touch marks k dirty, and whoever steps to k (by name, as one of its namespace's
@@ -277,16 +357,28 @@ func (x *escalations) appeared(k subjectKey) {
 	}
 }
 
-// roleChangedEscalation re-summarizes the holders of a role and marks dirty them and
+// roleChangedEscalation swaps the contributions of a role's bindings and marks dirty them and
 // the subjects that may bind it.
 func (e *Evaluator) roleChangedEscalation(ref ObjectRef) {
 	x := &e.esc
 	for _, b := range x.byRole[ref] {
 		where, _ := bindingWhere(b)
-		for _, k := range bindingSubjects(b) {
-			e.summarize(k, where)
+		old, now := b.esc, e.contribOf(b)
+		seen := map[subjectKey]bool{}
+		for _, k := range x.subjectsOf(b) {
+			if seen[k] {
+				continue // named twice, counted once
+			}
+			seen[k] = true
+			// b stays among the place's bindings: swap its contribution in place, with b
+			// out of the running for first binding meanwhile.
+			b.esc = nil
+			e.subtract(k, where, b, old)
+			b.esc = now
+			e.add(k, where, b, now)
 			x.touch(k)
 		}
+		b.esc = now
 	}
 	for s := range x.byRoleName[ref] {
 		x.dirty[s] = true

@@ -213,3 +213,44 @@ func TestEscalationFollowsChanges(t *testing.T) {
 		t.Fatalf("after the role lost secrets: %s", fs[0].Message())
 	}
 }
+
+// TestEscalationFollowsNamedSteps: a path through a named identity (a token of one
+// ServiceAccount, an impersonated user) follows that identity's changes.
+func TestEscalationFollowsNamedSteps(t *testing.T) {
+	spec := v1alpha1.RoleBaselineSpec{Scope: v1alpha1.Scope{ClusterScoped: true, Namespaces: ss("ci")}, Guardrails: pathsOnly}
+	mint := rbacv1.PolicyRule{APIGroups: ss(""), Resources: ss("serviceaccounts/token"), Verbs: ss("create"), ResourceNames: ss("deployer")}
+	asCarol := rbacv1.PolicyRule{APIGroups: ss(""), Resources: ss("users"), Verbs: ss("impersonate"), ResourceNames: ss("carol")}
+	snap := &Snapshot{Namespaces: []corev1.Namespace{namespace("ci")},
+		Roles: []rbacv1.Role{role("ci", "mint", mint), role("ci", "run", pr(ss(""), ss("configmaps"), ss("get")))},
+		ClusterRoles: []rbacv1.ClusterRole{clusterRole("read-secrets", pr(ss(""), ss("secrets"), ss("get"))),
+			clusterRole("as-carol", asCarol), clusterRole("nothing", pr(ss(""), ss("configmaps"), ss("get")))},
+		RoleBindings: []rbacv1.RoleBinding{roleBinding("ci", "alice", roleRef("Role", "mint"), user("alice")),
+			roleBinding("ci", "deployer", roleRef("Role", "run"), serviceAccount("ci", "deployer"))},
+		ClusterRoleBindings: []rbacv1.ClusterRoleBinding{clusterRoleBinding("bob", roleRef("ClusterRole", "as-carol"), user("bob")),
+			clusterRoleBinding("carol", roleRef("ClusterRole", "nothing"), user("carol"))}}
+	e := incremental(t, &spec, snap)
+	if fs := escalationFindings(e); len(fs) != 0 {
+		t.Fatalf("before: %s", fs[0].Message())
+	}
+	for _, grant := range []rbacv1.ClusterRoleBinding{
+		clusterRoleBinding("deployer-secrets", roleRef("ClusterRole", "read-secrets"), serviceAccount("ci", "deployer")),
+		clusterRoleBinding("carol", roleRef("ClusterRole", "read-secrets"), user("carol")),
+	} {
+		if _, err := e.Upsert(&grant); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var who []string
+	for _, f := range escalationFindings(e) {
+		who = append(who, f.Subject.Name)
+	}
+	if strings.Join(who, ",") != "bob,alice" && strings.Join(who, ",") != "alice,bob" {
+		t.Fatalf("after the grants, want alice (token) and bob (impersonation): %v", describeAll(escalationFindings(e)))
+	}
+}
+
+func TestCatalogFitsPlaces(t *testing.T) {
+	if len(catalogIDs) > maxCatalog {
+		t.Fatalf("the catalog has %d rules; raise maxCatalog to hold them", len(catalogIDs))
+	}
+}

@@ -150,16 +150,11 @@ func (e *Evaluator) loadEscalations(slab []entry, dups bool) [][]Finding {
 		}
 	}
 	e.esc.loading = false
-	for k, places := range e.esc.at {
-		for where := range places {
-			e.summarize(k, where)
-		}
-	}
 	clear(e.esc.dirty)
 	var out [][]Finding
 	memo := newMemo()
 	e.esc.memo = memo
-	for _, k := range sortedSubjects(keysOf(e.esc.at)) {
+	for _, k := range sortedSubjects(keysOf(e.esc.summary)) {
 		if fs := e.pathsOf(k, memo); fs != nil {
 			e.esc.keep(k, nil, fs)
 			out = append(out, fs)

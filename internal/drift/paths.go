@@ -111,7 +111,7 @@ func (e *Evaluator) stepReach(memo *walkMemo, res reachSet, k *subjectKey, ps *p
 	}
 	switch s := ps.step; s.Kind {
 	case guardrails.StepWorkload, guardrails.StepToken, guardrails.StepImpersonateServiceAccount, guardrails.StepNodesProxy:
-		if k != nil {
+		if k != nil && s.Names == nil { // a named step is recorded by name (recordNamed)
 			addToSet(x.byNamespace, where, *k)
 			x.went[*k].nss = append(x.went[*k].nss, where)
 		}
@@ -137,11 +137,11 @@ func (e *Evaluator) stepReach(memo *walkMemo, res reachSet, k *subjectKey, ps *p
 				return
 			}
 		}
-		if k != nil {
+		if k != nil && s.Names == nil {
 			x.wide[*k] = true
 		}
 		var who []subjectKey
-		for w := range x.at {
+		for w := range x.summary {
 			if w.kind == kind && s.Allows(w.name) {
 				who = append(who, w)
 			}
@@ -280,13 +280,17 @@ func (e *Evaluator) recordNamed(k subjectKey, ps *placedStep, where string) {
 	w := x.went[k]
 	switch ps.step.Kind {
 	case guardrails.StepToken, guardrails.StepImpersonateServiceAccount:
-		for _, ns := range e.namespacesOf(where) {
-			for sa := range x.sas[ns] {
-				if ps.step.Allows(sa.name) {
-					addToSet(x.through, sa, k)
-					w.ids = append(w.ids, sa)
-				}
-			}
+		if where == "*" {
+			// The named accounts of every namespace, those to come too: by namespace.
+			addToSet(x.byNamespace, where, k)
+			w.nss = append(w.nss, where)
+			return
+		}
+		for _, n := range ps.step.Names {
+			// By name, whether the account is bound yet or not.
+			sa := subjectKey{kind: rbacv1.ServiceAccountKind, namespace: where, name: n}
+			addToSet(x.through, sa, k)
+			w.ids = append(w.ids, sa)
 		}
 	case guardrails.StepImpersonateUser, guardrails.StepImpersonateGroup:
 		for _, n := range ps.step.Names {

@@ -31,6 +31,8 @@ type entry struct {
 	hashed   bool   // hash is set
 	hash     uint64 // content hash of rules
 	findings []Finding
+	esc      *contrib    // what a binding adds to its subjects' escalation summaries, while indexed
+	escFor   [2]*contrib // a role's contribution through a ClusterRoleBinding and a RoleBinding
 }
 
 func roleEntry(kind, ns, name string, lbl map[string]string, rules []rbacv1.PolicyRule, agg *rbacv1.AggregationRule) entry {
