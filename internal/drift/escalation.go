@@ -13,8 +13,8 @@ import (
 // tokens, impersonation, bind and escalate, nodes/proxy and CSR approval, each leading
 // to other identities (guardrails.Steps). For each subject of an in-scope binding the
 // engine follows such steps from the subject's own bindings, up to maxPathDepth steps
-// and never through an identity twice, and reports the guardrails reached that the
-// subject's own grants do not reach, with the shortest path to the worst of them.
+// (so a cycle ends), and reports the guardrails reached that the subject's own grants
+// do not reach, with the shortest path to the worst of them (paths.go).
 //
 // Identities are the subjects the in-scope bindings name, as named: membership of
 // the broad groups (system:authenticated, system:serviceaccounts...) is not followed,
