@@ -52,11 +52,11 @@ type wentThrough struct {
 
 // grantsAt is what one subject's bindings grant in one place.
 type grantsAt struct {
-	bindings []*entry              // the in-scope bindings naming the subject there
-	count    [maxCatalog]int32     // bindings granting each guardrail (by catalog position)
-	guards   guardrails.Set        // the guardrails their roles match there
-	guardBy  [maxCatalog]boundRole // by catalog position: the first binding (by name) granting it
-	steps    []placedStep          // the steps they give, one per kind and names
+	bindings []*entry           // the in-scope bindings naming the subject there
+	count    [maxCatalog]int32  // bindings granting each guardrail (by catalog position)
+	guards   guardrails.Set     // the guardrails their roles match there
+	guardBy  [maxCatalog]*entry // by catalog position: the first binding (by name) granting it
+	steps    []placedStep       // the steps they give, one per kind and names
 }
 
 type boundRole struct{ binding, role *entry }
@@ -234,8 +234,8 @@ func (e *Evaluator) add(k subjectKey, where string, b *entry, c *contrib) {
 		}
 		g.count[i]++
 		g.guards |= bit(i)
-		if cur := g.guardBy[i].binding; cur == nil || cur == b || compareRefs(b.ref, cur.ref) < 0 {
-			g.guardBy[i] = by
+		if cur := g.guardBy[i]; cur == nil || cur == b || compareRefs(b.ref, cur.ref) < 0 {
+			g.guardBy[i] = b
 		}
 	}
 	for _, st := range c.steps {
@@ -269,9 +269,9 @@ func (e *Evaluator) subtract(k subjectKey, where string, b *entry, c *contrib) {
 		}
 		if g.count[i]--; g.count[i] == 0 {
 			g.guards &^= bit(i)
-			g.guardBy[i] = boundRole{}
-		} else if g.guardBy[i].binding == b {
-			g.guardBy[i] = firstBy(rest, func(o *contrib) bool { return o.guards&bit(i) != 0 })
+			g.guardBy[i] = nil
+		} else if g.guardBy[i] == b {
+			g.guardBy[i] = firstBy(rest, func(o *contrib) bool { return o.guards&bit(i) != 0 }).binding
 		}
 	}
 	for _, st := range c.steps {

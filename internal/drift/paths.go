@@ -75,7 +75,8 @@ func (e *Evaluator) reachFrom(memo *walkMemo, t subjectKey, left int) reachSet {
 		g := sum[where]
 		for i, id := range catalogIDs {
 			if g.guards&(1<<uint(i)) != 0 {
-				res.offer(id, reachPath{where: where, final: g.guardBy[i]})
+				b := g.guardBy[i]
+				res.offer(id, reachPath{where: where, final: boundRole{b, b.esc.role}})
 			}
 		}
 	}
