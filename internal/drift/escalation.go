@@ -23,7 +23,8 @@ import (
 // its paths went through changes.
 type escalations struct {
 	on       bool
-	summary  map[subjectKey]map[string]*grantsAt // the in-scope bindings naming each subject and what they grant, by place ("*": cluster-wide)
+	known    map[subjectKey]int32                // in-scope bindings naming each subject
+	summary  map[subjectKey]map[string]*grantsAt // those that grant a guardrail or a step, and what they grant, by place ("*": cluster-wide)
 	byRole   map[ObjectRef][]*entry              // in-scope bindings by the role they grant
 	sas      map[string]map[subjectKey]bool      // ServiceAccount subjects by namespace
 	found    map[subjectKey][]Finding
@@ -74,7 +75,7 @@ const maxCatalog = 16
 const maxPathDepth = 3
 
 func newEscalations(on bool) escalations {
-	return escalations{on: on,
+	return escalations{on: on, known: map[subjectKey]int32{},
 		summary: map[subjectKey]map[string]*grantsAt{}, byRole: map[ObjectRef][]*entry{},
 		sas: map[string]map[subjectKey]bool{}, found: map[subjectKey][]Finding{}, byObject: map[ObjectRef]map[subjectKey]bool{},
 		through: map[subjectKey]map[subjectKey]bool{}, byNamespace: map[string]map[subjectKey]bool{},
@@ -108,22 +109,16 @@ func bindingWhere(b *entry) (where string, viaRB bool) {
 // paths it may change.
 func (e *Evaluator) bindEscalation(old, new *entry) {
 	x := &e.esc
-	if old != nil {
+	if old != nil && old.esc != nil {
 		where, _ := bindingWhere(old)
 		for _, k := range x.subjectsOf(old) {
-			g := x.summary[k][where]
-			i := -1
-			if g != nil {
-				i = slices.Index(g.bindings, old)
+			if x.known[k]--; x.known[k] <= 0 {
+				delete(x.known, k)
+				if k.kind == rbacv1.ServiceAccountKind {
+					removeFrom(x.sas, k.namespace, k)
+				}
 			}
-			if i < 0 {
-				continue
-			}
-			g.bindings = slices.Delete(g.bindings, i, i+1)
-			e.subtract(k, where, old, old.esc)
-			if x.summary[k] == nil && k.kind == rbacv1.ServiceAccountKind {
-				removeFrom(x.sas, k.namespace, k)
-			}
+			e.unplace(k, where, old, old.esc)
 			x.touch(k)
 		}
 		old.esc = nil
@@ -139,7 +134,7 @@ func (e *Evaluator) bindEscalation(old, new *entry) {
 		where, _ := bindingWhere(new)
 		new.esc = e.contribOf(new)
 		for _, k := range x.subjectsOf(new) {
-			if x.summary[k] == nil {
+			if x.known[k] == 0 {
 				if !x.loading {
 					x.appeared(k)
 				}
@@ -147,12 +142,8 @@ func (e *Evaluator) bindEscalation(old, new *entry) {
 					addToSet(x.sas, k.namespace, k)
 				}
 			}
-			g := x.place(k, where)
-			if slices.Contains(g.bindings, new) {
-				continue // named twice
-			}
-			g.bindings = append(g.bindings, new)
-			e.add(k, where, new, new.esc)
+			x.known[k]++
+			e.emplace(k, where, new, new.esc)
 			if !x.loading {
 				x.touch(k)
 			}
@@ -160,6 +151,37 @@ func (e *Evaluator) bindEscalation(old, new *entry) {
 		rk := new.grantKey()
 		x.byRole[rk] = append(x.byRole[rk], new)
 	}
+}
+
+// empty: the contribution grants no guardrail and no step, so the binding needs no
+// place: most bindings, which keeps the summaries small.
+func (c *contrib) empty() bool { return c == nil || c.guards == 0 && len(c.steps) == 0 }
+
+// emplace puts binding b, contributing c, in subject k's place (once).
+func (e *Evaluator) emplace(k subjectKey, where string, b *entry, c *contrib) {
+	if c.empty() {
+		return
+	}
+	g := e.esc.place(k, where)
+	if slices.Contains(g.bindings, b) {
+		return // named twice
+	}
+	g.bindings = append(g.bindings, b)
+	e.add(k, where, b, c)
+}
+
+// unplace takes binding b, which contributed c, out of subject k's place.
+func (e *Evaluator) unplace(k subjectKey, where string, b *entry, c *contrib) {
+	g := e.esc.summary[k][where]
+	if g == nil || c.empty() {
+		return
+	}
+	i := slices.Index(g.bindings, b)
+	if i < 0 {
+		return
+	}
+	g.bindings = slices.Delete(g.bindings, i, i+1)
+	e.subtract(k, where, b, c)
 }
 
 // subjectsOf are a binding's subjects as identities, in a buffer the next call reuses.
@@ -370,12 +392,11 @@ func (e *Evaluator) roleChangedEscalation(ref ObjectRef) {
 				continue // named twice, counted once
 			}
 			seen[k] = true
-			// b stays among the place's bindings: swap its contribution in place, with b
-			// out of the running for first binding meanwhile.
+			// Swap b's contribution, with b out of the running for first binding meanwhile.
 			b.esc = nil
-			e.subtract(k, where, b, old)
+			e.unplace(k, where, b, old)
 			b.esc = now
-			e.add(k, where, b, now)
+			e.emplace(k, where, b, now)
 			x.touch(k)
 		}
 		b.esc = now

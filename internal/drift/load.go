@@ -154,7 +154,7 @@ func (e *Evaluator) loadEscalations(slab []entry, dups bool) [][]Finding {
 	var out [][]Finding
 	memo := newMemo()
 	e.esc.memo = memo
-	for _, k := range sortedSubjects(keysOf(e.esc.summary)) {
+	for _, k := range sortedSubjects(keysOf(e.esc.known)) {
 		if fs := e.pathsOf(k, memo); fs != nil {
 			e.esc.keep(k, nil, fs)
 			out = append(out, fs)

@@ -142,7 +142,7 @@ func (e *Evaluator) stepReach(memo *walkMemo, res reachSet, k *subjectKey, ps *p
 			x.wide[*k] = true
 		}
 		var who []subjectKey
-		for w := range x.summary {
+		for w := range x.known {
 			if w.kind == kind && s.Allows(w.name) {
 				who = append(who, w)
 			}
