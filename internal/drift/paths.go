@@ -333,7 +333,7 @@ func (e *Evaluator) pathFinding(k subjectKey, res reachSet) Finding {
 	})
 	worst := res[ids[0]]
 	s := subjectOf(k)
-	parts := []string{describeSubject(s)}
+	var parts []string
 	var first *entry
 	for n := worst.path; n != nil; n = n.next {
 		switch {
@@ -371,11 +371,10 @@ func (e *Evaluator) pathFinding(k subjectKey, res reachSet) Finding {
 		}
 		others = "; it also reaches " + strings.Join(names, ", ")
 	}
-	r, _ := guardrails.Lookup(ids[0])
 	return Finding{Type: v1alpha1.FindingGuardrailViolation, Object: first.ref, Severity: e.policy.severity[ids[0]],
 		Guardrail: v1alpha1.GuardrailEscalationPath, Subject: &s, Subjects: []rbacv1.Subject{named},
-		text: fmt.Sprintf("%s violates guardrail %s: %s can reach %s (%s) in %s, which its own grants do not: %s%s",
-			first.ref, v1alpha1.GuardrailEscalationPath, describeSubject(s), ids[0], r.Title, whereText(guardrails.Step{}, worst.where),
+		text: fmt.Sprintf("%s violates %s: %s reaches %s in %s beyond its own grants: %s%s",
+			first.ref, v1alpha1.GuardrailEscalationPath, describeSubject(s), ids[0], whereText(guardrails.Step{}, worst.where),
 			strings.Join(parts, " -> "), others)}
 }
 

@@ -120,6 +120,30 @@ var _ = Describe("RBAC webhook", func() {
 		Expect(alice.Create(ctx, feeder)).To(Succeed())
 	})
 
+	It("refuses under Enforce a binding that opens an escalation path, naming the path", func() {
+		alice, _ := userClient(unique("alice"), []string{"devs"}, "cluster-admin")
+		ns := createNamespace()
+		run := newRole(ns, "run", rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"create"}})
+		Expect(k8sClient.Create(ctx, run)).To(Succeed())
+		Expect(k8sClient.Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "devs"},
+			RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "run"},
+			Subjects: []rbacv1.Subject{{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: "devs"}}})).To(Succeed())
+		rb := &v1alpha1.RoleBaseline{ObjectMeta: metav1.ObjectMeta{Name: unique("baseline")}, Spec: v1alpha1.RoleBaselineSpec{
+			Mode: v1alpha1.ModeEnforce, Scope: v1alpha1.Scope{Namespaces: []string{ns}}}}
+		createLoaded(rb)
+
+		// The deployer account gains secrets in the namespace: whoever runs pods there does.
+		secrets := newRole(ns, "peek", readSecrets)
+		Expect(k8sClient.Create(ctx, secrets)).To(Succeed())
+		grant := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "deployer"},
+			RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "peek"},
+			Subjects: []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: "deployer", Namespace: ns}}}
+		err := alice.Create(ctx, grant)
+		Expect(apierrors.IsForbidden(err)).To(BeTrue(), "got %v", err)
+		Expect(err.Error()).To(ContainSubstring("escalation-path"))
+		Expect(err.Error()).To(ContainSubstring("Group devs reaches secrets-read in namespace " + ns + " beyond its own grants: RoleBinding " + ns + "/devs -> create pods in namespace " + ns + " -> ServiceAccount " + ns + "/deployer -> RoleBinding " + ns + "/deployer"))
+	})
+
 	It("allows in Audit mode with one warning per new finding, and none for a change that reduces drift", func() {
 		alice, warned := userClient(unique("alice"), []string{"devs"}, "cluster-admin")
 		ns := createNamespace()
