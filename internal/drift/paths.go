@@ -341,7 +341,7 @@ func (e *Evaluator) pathFinding(k subjectKey, res reachSet) Finding {
 			if first == nil {
 				first = n.step.by.binding
 			}
-			step := fmt.Sprintf("%s in %s", n.step.step.Kind, whereText(n.step.step, n.at))
+			step := fmt.Sprintf("%s in %s", n.step.step.Kind, whereText(n.at))
 			if n.step.step.Names != nil {
 				step += " (" + strings.Join(n.step.step.Names, ", ") + ")"
 			}
@@ -374,12 +374,12 @@ func (e *Evaluator) pathFinding(k subjectKey, res reachSet) Finding {
 	return Finding{Type: v1alpha1.FindingGuardrailViolation, Object: first.ref, Severity: e.policy.severity[ids[0]],
 		Guardrail: v1alpha1.GuardrailEscalationPath, Subject: &s, Subjects: []rbacv1.Subject{named},
 		text: fmt.Sprintf("%s violates %s: %s reaches %s in %s beyond its own grants: %s%s",
-			first.ref, v1alpha1.GuardrailEscalationPath, describeSubject(s), ids[0], whereText(guardrails.Step{}, worst.where),
+			first.ref, v1alpha1.GuardrailEscalationPath, describeSubject(s), ids[0], whereText(worst.where),
 			strings.Join(parts, " -> "), others)}
 }
 
-// whereText names where a step applies.
-func whereText(_ guardrails.Step, where string) string {
+// whereText names a place: a namespace, or every one.
+func whereText(where string) string {
 	if where == "*" {
 		return "every namespace"
 	}
