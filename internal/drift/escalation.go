@@ -1,6 +1,7 @@
 package drift
 
 import (
+	"cmp"
 	"slices"
 
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -242,7 +243,7 @@ func (x *escalations) place(k subjectKey, where string) *grantsAt {
 }
 
 func compareSteps(a, b guardrails.Step) int {
-	return cmpOr(cmpInt(int(a.Kind), int(b.Kind)), slices.Compare(a.Names, b.Names))
+	return cmp.Or(cmpInt(int(a.Kind), int(b.Kind)), slices.Compare(a.Names, b.Names))
 }
 
 // add counts binding b's contribution c in subject k's place: each guardrail and step

@@ -1,6 +1,11 @@
 package drift
 
-import "github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
+import (
+	"maps"
+	"slices"
+
+	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
+)
 
 // Load replaces the whole live state with snap and evaluates it from scratch.
 func (e *Evaluator) Load(snap *Snapshot) { e.load(snap, true) }
@@ -154,19 +159,11 @@ func (e *Evaluator) loadEscalations(slab []entry, dups bool) [][]Finding {
 	var out [][]Finding
 	memo := newMemo()
 	e.esc.memo = memo
-	for _, k := range sortedSubjects(keysOf(e.esc.known)) {
+	for _, k := range slices.SortedFunc(maps.Keys(e.esc.known), compareKeys) {
 		if fs := e.pathsOf(k, memo); fs != nil {
 			e.esc.keep(k, nil, fs)
 			out = append(out, fs)
 		}
-	}
-	return out
-}
-
-func keysOf[V any](m map[subjectKey]V) map[subjectKey]bool {
-	out := make(map[subjectKey]bool, len(m))
-	for k := range m {
-		out[k] = true
 	}
 	return out
 }

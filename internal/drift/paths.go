@@ -1,6 +1,7 @@
 package drift
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"slices"
@@ -329,7 +330,7 @@ func (e *Evaluator) forgetPaths(k subjectKey) {
 func (e *Evaluator) pathFinding(k subjectKey, res reachSet) Finding {
 	ids := slices.Collect(maps.Keys(res))
 	slices.SortFunc(ids, func(a, b v1alpha1.GuardrailID) int {
-		return cmpOr(cmpInt(sevRank(e.policy.severity[a]), sevRank(e.policy.severity[b])), strings.Compare(string(a), string(b)))
+		return cmp.Or(cmpInt(sevRank(e.policy.severity[a]), sevRank(e.policy.severity[b])), strings.Compare(string(a), string(b)))
 	})
 	worst := res[ids[0]]
 	s := subjectOf(k)
@@ -398,7 +399,7 @@ func subjectOf(k subjectKey) rbacv1.Subject {
 }
 
 func compareKeys(a, b subjectKey) int {
-	return cmpOr(strings.Compare(a.kind, b.kind), strings.Compare(a.namespace, b.namespace), strings.Compare(a.name, b.name), strings.Compare(a.apiGroup, b.apiGroup))
+	return cmp.Or(strings.Compare(a.kind, b.kind), strings.Compare(a.namespace, b.namespace), strings.Compare(a.name, b.name), strings.Compare(a.apiGroup, b.apiGroup))
 }
 
 func sortedSubjects(set map[subjectKey]bool) []subjectKey {
@@ -408,16 +409,7 @@ func sortedSubjects(set map[subjectKey]bool) []subjectKey {
 }
 
 func compareRefs(a, b ObjectRef) int {
-	return cmpOr(strings.Compare(a.Kind, b.Kind), strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Name, b.Name))
-}
-
-func cmpOr(cs ...int) int {
-	for _, c := range cs {
-		if c != 0 {
-			return c
-		}
-	}
-	return 0
+	return cmp.Or(strings.Compare(a.Kind, b.Kind), strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Name, b.Name))
 }
 
 // stepsOf returns (cached by rules) the steps a role grants through one kind of binding.

@@ -88,7 +88,7 @@ func compactRules(atoms []rbacv1.PolicyRule) []rbacv1.PolicyRule {
 	for _, a := range atoms {
 		for _, sub := range validation.BreakdownRule(a) {
 			if len(sub.NonResourceURLs) > 0 {
-				addTo(urlVerbs, sub.NonResourceURLs[0], sub.Verbs[0])
+				addToSet(urlVerbs, sub.NonResourceURLs[0], sub.Verbs[0])
 				continue
 			}
 			k := resKey{sub.APIGroups[0], sub.Resources[0], ""}
@@ -105,13 +105,13 @@ func compactRules(atoms []rbacv1.PolicyRule) []rbacv1.PolicyRule {
 	type step2 struct{ group, name, verbs string }
 	res := map[step2]map[string]bool{}
 	for k, vs := range verbs {
-		addTo(res, step2{k.group, k.name, joinSet(vs)}, k.resource)
+		addToSet(res, step2{k.group, k.name, joinSet(vs)}, k.resource)
 	}
 	// (group, verbs, resources) -> names; unnamed entries stay on their own.
 	type step3 struct{ group, verbs, resources string }
 	names := map[step3]map[string]bool{}
 	for k, rs := range res {
-		addTo(names, step3{k.group, k.verbs, joinSet(rs)}, k.name)
+		addToSet(names, step3{k.group, k.verbs, joinSet(rs)}, k.name)
 	}
 	// (verbs, resources, names) -> groups
 	type step4 struct{ verbs, resources, names string }
@@ -120,13 +120,13 @@ func compactRules(atoms []rbacv1.PolicyRule) []rbacv1.PolicyRule {
 		named := map[string]bool{}
 		for n := range ns {
 			if n == "" {
-				addTo(groups, step4{k.verbs, k.resources, "\x00"}, k.group)
+				addToSet(groups, step4{k.verbs, k.resources, "\x00"}, k.group)
 			} else {
 				named[n] = true
 			}
 		}
 		if len(named) > 0 {
-			addTo(groups, step4{k.verbs, k.resources, joinSet(named)}, k.group)
+			addToSet(groups, step4{k.verbs, k.resources, joinSet(named)}, k.group)
 		}
 	}
 	out := make([]rbacv1.PolicyRule, 0, len(groups)+len(urlVerbs))
@@ -139,20 +139,13 @@ func compactRules(atoms []rbacv1.PolicyRule) []rbacv1.PolicyRule {
 	}
 	urls := map[string]map[string]bool{}
 	for u, vs := range urlVerbs {
-		addTo(urls, joinSet(vs), u)
+		addToSet(urls, joinSet(vs), u)
 	}
 	for vs, us := range urls {
 		out = append(out, rbacv1.PolicyRule{Verbs: splitSet(vs), NonResourceURLs: sortedKeys(us)})
 	}
 	slices.SortFunc(out, compareRules)
 	return out
-}
-
-func addTo[K comparable](m map[K]map[string]bool, k K, v string) {
-	if m[k] == nil {
-		m[k] = map[string]bool{}
-	}
-	m[k][v] = true
 }
 
 // joinSet renders a set as a sorted key; "\x1f" never appears in RBAC names.
