@@ -3,6 +3,7 @@ package drift
 import (
 	"cmp"
 	"slices"
+	"strings"
 
 	rbacv1 "k8s.io/api/rbac/v1"
 
@@ -25,7 +26,7 @@ import (
 type escalations struct {
 	on       bool
 	known    map[subjectKey]int32                // in-scope bindings naming each subject
-	summary  map[subjectKey]map[string]*grantsAt // those that grant a guardrail or a step, and what they grant, by place ("*": cluster-wide)
+	summary  map[subjectKey]places // those that grant a guardrail or a step, and what they grant, by place
 	byRole   map[ObjectRef][]*entry              // in-scope bindings by the role they grant
 	sas      map[string]map[subjectKey]bool      // ServiceAccount subjects by namespace
 	found    map[subjectKey][]Finding
@@ -52,8 +53,22 @@ type wentThrough struct {
 	roles []ObjectRef
 }
 
+// places are one subject's grants by place, sorted ("*", cluster-wide, first): a
+// slice, since most subjects are bound in one place.
+type places []*grantsAt
+
+// at is the subject's grants at where, or nil.
+func (ps places) at(where string) *grantsAt {
+	i, found := slices.BinarySearchFunc(ps, where, func(g *grantsAt, w string) int { return strings.Compare(g.where, w) })
+	if !found {
+		return nil
+	}
+	return ps[i]
+}
+
 // grantsAt is what one subject's bindings grant in one place.
 type grantsAt struct {
+	where    string             // a namespace, or "*": cluster-wide
 	bindings []*entry           // the in-scope bindings naming the subject there
 	count    [maxCatalog]int32  // bindings granting each guardrail (by catalog position)
 	guards   guardrails.Set     // the guardrails their roles match there
@@ -77,7 +92,7 @@ const maxPathDepth = 3
 
 func newEscalations(on bool) escalations {
 	return escalations{on: on, known: map[subjectKey]int32{},
-		summary: map[subjectKey]map[string]*grantsAt{}, byRole: map[ObjectRef][]*entry{},
+		summary: map[subjectKey]places{}, byRole: map[ObjectRef][]*entry{},
 		sas: map[string]map[subjectKey]bool{}, found: map[subjectKey][]Finding{}, byObject: map[ObjectRef]map[subjectKey]bool{},
 		through: map[subjectKey]map[subjectKey]bool{}, byNamespace: map[string]map[subjectKey]bool{},
 		byRoleName: map[ObjectRef]map[subjectKey]bool{}, wide: map[subjectKey]bool{}, went: map[subjectKey]*wentThrough{},
@@ -173,7 +188,7 @@ func (e *Evaluator) emplace(k subjectKey, where string, b *entry, c *contrib) {
 
 // unplace takes binding b, which contributed c, out of subject k's place.
 func (e *Evaluator) unplace(k subjectKey, where string, b *entry, c *contrib) {
-	g := e.esc.summary[k][where]
+	g := e.esc.summary[k].at(where)
 	if g == nil || c.empty() {
 		return
 	}
@@ -229,17 +244,26 @@ func bit(i int) guardrails.Set { return guardrails.Set(1) << uint(i) }
 
 // place returns subject k's summary at where, made when missing.
 func (x *escalations) place(k subjectKey, where string) *grantsAt {
-	m := x.summary[k]
-	if m == nil {
-		m = map[string]*grantsAt{}
-		x.summary[k] = m
+	ps := x.summary[k]
+	i, found := slices.BinarySearchFunc(ps, where, func(g *grantsAt, w string) int { return strings.Compare(g.where, w) })
+	if !found {
+		x.summary[k] = slices.Insert(ps, i, &grantsAt{where: where})
 	}
-	g := m[where]
-	if g == nil {
-		g = &grantsAt{}
-		m[where] = g
+	return x.summary[k][i]
+}
+
+// unplaceAt drops subject k's place at where.
+func (x *escalations) unplaceAt(k subjectKey, where string) {
+	ps := x.summary[k]
+	i := slices.IndexFunc(ps, func(g *grantsAt) bool { return g.where == where })
+	if i < 0 {
+		return
 	}
-	return g
+	if ps = slices.Delete(ps, i, i+1); len(ps) == 0 {
+		delete(x.summary, k)
+		return
+	}
+	x.summary[k] = ps
 }
 
 func compareSteps(a, b guardrails.Step) int {
@@ -278,7 +302,7 @@ func (e *Evaluator) add(k subjectKey, where string, b *entry, c *contrib) {
 // of the place's bindings), finding the next first binding where b was it.
 func (e *Evaluator) subtract(k subjectKey, where string, b *entry, c *contrib) {
 	x := &e.esc
-	g := x.summary[k][where]
+	g := x.summary[k].at(where)
 	if g == nil {
 		return
 	}
@@ -311,10 +335,7 @@ func (e *Evaluator) subtract(k subjectKey, where string, b *entry, c *contrib) {
 		}
 	}
 	if len(rest) == 0 {
-		delete(x.summary[k], where)
-		if len(x.summary[k]) == 0 {
-			delete(x.summary, k)
-		}
+		x.unplaceAt(k, where)
 	}
 }
 

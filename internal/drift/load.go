@@ -1,7 +1,6 @@
 package drift
 
 import (
-	"maps"
 	"slices"
 
 	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
@@ -149,6 +148,15 @@ func (e *Evaluator) loadEscalations(slab []entry, dups bool) [][]Finding {
 		return nil
 	}
 	e.esc.loading = true
+	n := 0
+	for i := range slab {
+		if slab[i].binding && slab[i].inScope {
+			n++
+		}
+	}
+	// Sized up front: growing these maps was a fifth of the load's allocation.
+	e.esc.known = make(map[subjectKey]int32, n)
+	e.esc.byRole = make(map[ObjectRef][]*entry, n/4)
 	for i := range slab {
 		if ent := &slab[i]; ent.binding && ent.inScope && (!dups || e.objects[ent.ref] == ent) {
 			e.bindEscalation(nil, ent)
@@ -159,7 +167,16 @@ func (e *Evaluator) loadEscalations(slab []entry, dups bool) [][]Finding {
 	var out [][]Finding
 	memo := newMemo()
 	e.esc.memo = memo
-	for _, k := range slices.SortedFunc(maps.Keys(e.esc.known), compareKeys) {
+	// Only a subject that steps can have a path; sorted, since a cycle makes what the
+	// memo keeps depend on the order of the walks.
+	var stepping []subjectKey
+	for k, ps := range e.esc.summary {
+		if slices.ContainsFunc(ps, func(g *grantsAt) bool { return len(g.steps) > 0 }) {
+			stepping = append(stepping, k)
+		}
+	}
+	slices.SortFunc(stepping, compareKeys)
+	for _, k := range stepping {
 		if fs := e.pathsOf(k, memo); fs != nil {
 			e.esc.keep(k, nil, fs)
 			out = append(out, fs)

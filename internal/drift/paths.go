@@ -71,20 +71,18 @@ func (e *Evaluator) reachFrom(memo *walkMemo, t subjectKey, left int) reachSet {
 	memo.from[key] = reachSet{} // a cycle back here within the bound adds nothing new
 	res := reachSet{}
 	sum := e.esc.summary[t]
-	places := slices.Sorted(maps.Keys(sum))
-	for _, where := range places {
-		g := sum[where]
+	for _, g := range sum {
 		for i, id := range catalogIDs {
 			if g.guards&(1<<uint(i)) != 0 {
 				b := g.guardBy[i]
-				res.offer(id, reachPath{where: where, final: boundRole{b, b.esc.role}})
+				res.offer(id, reachPath{where: g.where, final: boundRole{b, b.esc.role}})
 			}
 		}
 	}
 	if left > 0 {
-		for _, where := range places {
-			for i := range sum[where].steps {
-				e.stepReach(memo, res, nil, &sum[where].steps[i], where, left-1)
+		for _, g := range sum {
+			for i := range g.steps {
+				e.stepReach(memo, res, nil, &g.steps[i], g.where, left-1)
 			}
 		}
 	}
@@ -251,18 +249,18 @@ func (e *Evaluator) pathsOf(k subjectKey, memo *walkMemo) []Finding {
 	}
 	x.went[k] = &wentThrough{}
 	res := reachSet{}
-	places := slices.Sorted(maps.Keys(sum))
-	for _, where := range places {
-		for i := range sum[where].steps {
-			ps := &sum[where].steps[i]
+	for _, g := range sum {
+		for i := range g.steps {
+			ps := &g.steps[i]
 			if ps.step.Names != nil {
-				e.recordNamed(k, ps, where)
+				e.recordNamed(k, ps, g.where)
 			}
-			e.stepReach(memo, res, &k, ps, where, maxPathDepth-1)
+			e.stepReach(memo, res, &k, ps, g.where, maxPathDepth-1)
 		}
 	}
+	wide := sum.at("*")
 	for id, p := range res {
-		if id == v1alpha1.GuardrailEscalationPath || sum["*"] != nil && sum["*"].guards.Has(id) || sum[p.where] != nil && sum[p.where].guards.Has(id) {
+		if id == v1alpha1.GuardrailEscalationPath || wide != nil && wide.guards.Has(id) || sum.at(p.where) != nil && sum.at(p.where).guards.Has(id) {
 			delete(res, id)
 		}
 	}
