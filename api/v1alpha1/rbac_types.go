@@ -244,4 +244,24 @@ type SubjectCeiling struct {
 	// +kubebuilder:validation:MaxItems=64
 	// +optional
 	Rules []PolicyRule `json:"rules,omitempty"`
+	// judge is what the ceiling is checked against: Direct (the default), the grants
+	// of the bindings that name the subject or its groups; or Effective, also what the
+	// subject holds through escalation paths: the grants of each identity it can act
+	// as (running pods or minting tokens as a ServiceAccount, impersonation, nodes/proxy)
+	// and any permission where it may bind, escalate or approve certificates. Effective
+	// costs a walk per change of what the paths go through; it is reported on the
+	// binding that opens the path, with the path in the message.
+	// +optional
+	Judge CeilingJudge `json:"judge,omitempty"`
 }
+
+// CeilingJudge is what a ceiling is checked against.
+// +kubebuilder:validation:Enum=Direct;Effective
+type CeilingJudge string
+
+const (
+	// CeilingDirect checks the subject's own grants.
+	CeilingDirect CeilingJudge = "Direct"
+	// CeilingEffective also checks what the subject reaches through escalation paths.
+	CeilingEffective CeilingJudge = "Effective"
+)

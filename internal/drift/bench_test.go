@@ -257,3 +257,13 @@ func BenchmarkEvaluateWithUsage(b *testing.B) {
 		benchEvaluate(b, spec, snap, usage)
 	}
 }
+
+// BenchmarkEvaluateEffective is BenchmarkEvaluate at 20k objects with every ceiling
+// judged Effective: the per-subject binding index and a walk per ceiling subject.
+func BenchmarkEvaluateEffective(b *testing.B) {
+	spec, snap := benchSnapshot(20000)
+	for i := range spec.Subjects {
+		spec.Subjects[i].Judge = v1alpha1.CeilingEffective
+	}
+	benchEvaluate(b, spec, snap, nil)
+}

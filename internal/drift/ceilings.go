@@ -10,22 +10,28 @@ import (
 
 // ceiling is a compiled spec.subjects entry.
 type ceiling struct {
-	subject rbacv1.Subject // normalized
-	rules   []rbacv1.PolicyRule
+	subject   rbacv1.Subject // normalized
+	rules     []rbacv1.PolicyRule
+	effective bool // judged on what escalation paths reach too (ceilingpaths.go)
 }
 
 // ceilings holds the compiled ceilings and, for every subject a binding may name,
 // the ceilings it reaches: the subject itself and the groups it is implicitly in.
 type ceilings struct {
-	list []ceiling
-	by   map[subjectKey][]int
+	list      []ceiling
+	by        map[subjectKey][]int
+	effective map[subjectKey][]int // the Effective ceilings, by their subject
 }
 
 func compileCeilings(spec []v1alpha1.SubjectCeiling) ceilings {
-	c := ceilings{by: map[subjectKey][]int{}}
+	c := ceilings{by: map[subjectKey][]int{}, effective: map[subjectKey][]int{}}
 	for i, sc := range spec {
 		s := normalizeSubject(toRBACSubject(sc.Subject), "")
-		c.list = append(c.list, ceiling{subject: s, rules: toRBACRules(sc.Rules)})
+		eff := sc.Judge == v1alpha1.CeilingEffective
+		c.list = append(c.list, ceiling{subject: s, rules: toRBACRules(sc.Rules), effective: eff})
+		if eff {
+			c.effective[keyOf(s)] = append(c.effective[keyOf(s)], i)
+		}
 		c.by[keyOf(s)] = append(c.by[keyOf(s)], i)
 		for _, g := range impliedGroups(s) {
 			c.by[keyOf(g)] = append(c.by[keyOf(g)], i)

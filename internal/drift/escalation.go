@@ -24,11 +24,13 @@ import (
 // subject and recomputed when a binding naming it, a role it holds, or an identity
 // its paths went through changes.
 type escalations struct {
-	on       bool
-	known    map[subjectKey]int32                // in-scope bindings naming each subject
-	summary  map[subjectKey]places // those that grant a guardrail or a step, and what they grant, by place
-	byRole   map[ObjectRef][]*entry              // in-scope bindings by the role they grant
-	sas      map[string]map[subjectKey]bool      // ServiceAccount subjects by namespace
+	on       bool                           // the indexes are kept: paths or an Effective ceiling need them
+	paths    bool                           // the escalation-path guardrail is enabled
+	bound    map[subjectKey][]*entry        // in-scope bindings naming each subject, kept for Effective ceilings only
+	known    map[subjectKey]int32           // in-scope bindings naming each subject
+	summary  map[subjectKey]places          // those that grant a guardrail or a step, and what they grant, by place
+	byRole   map[ObjectRef][]*entry         // in-scope bindings by the role they grant
+	sas      map[string]map[subjectKey]bool // ServiceAccount subjects by namespace
 	found    map[subjectKey][]Finding
 	byObject map[ObjectRef]map[subjectKey]bool // the binding each finding is about
 	// What each subject's last paths went through, so that a change there re-judges
@@ -90,8 +92,12 @@ const maxCatalog = 16
 // maxPathDepth bounds the steps of a path: subject -> identity -> identity -> identity.
 const maxPathDepth = 3
 
-func newEscalations(on bool) escalations {
-	return escalations{on: on, known: map[subjectKey]int32{},
+func newEscalations(paths, ceilings bool) escalations {
+	var bound map[subjectKey][]*entry
+	if ceilings {
+		bound = map[subjectKey][]*entry{}
+	}
+	return escalations{on: paths || ceilings, paths: paths, bound: bound, known: map[subjectKey]int32{},
 		summary: map[subjectKey]places{}, byRole: map[ObjectRef][]*entry{},
 		sas: map[string]map[subjectKey]bool{}, found: map[subjectKey][]Finding{}, byObject: map[ObjectRef]map[subjectKey]bool{},
 		through: map[subjectKey]map[subjectKey]bool{}, byNamespace: map[string]map[subjectKey]bool{},
@@ -135,6 +141,9 @@ func (e *Evaluator) bindEscalation(old, new *entry) {
 				}
 			}
 			e.unplace(k, where, old, old.esc)
+			if x.bound != nil {
+				x.unbound(k, old)
+			}
 			x.touch(k)
 		}
 		old.esc = nil
@@ -160,12 +169,49 @@ func (e *Evaluator) bindEscalation(old, new *entry) {
 			}
 			x.known[k]++
 			e.emplace(k, where, new, new.esc)
+			if x.bound != nil {
+				x.bindTo(k, new)
+			}
 			if !x.loading {
 				x.touch(k)
 			}
 		}
 		rk := new.grantKey()
 		x.byRole[rk] = append(x.byRole[rk], new)
+	}
+}
+
+// bindTo adds binding b to subject k's, kept sorted by name so that paths are found in
+// one order however the bindings came.
+func (x *escalations) bindTo(k subjectKey, b *entry) {
+	bs := x.bound[k]
+	if x.loading {
+		x.bound[k] = append(bs, b) // sorted once the load is done (sortBound)
+		return
+	}
+	i, found := slices.BinarySearchFunc(bs, b.ref, func(e *entry, r ObjectRef) int { return compareRefs(e.ref, r) })
+	if !found {
+		x.bound[k] = slices.Insert(bs, i, b)
+	}
+}
+
+// sortBound sorts every subject's bindings, after a load appended them.
+func (x *escalations) sortBound() {
+	for k, bs := range x.bound {
+		slices.SortFunc(bs, func(a, b *entry) int { return compareRefs(a.ref, b.ref) })
+		x.bound[k] = slices.CompactFunc(bs, func(a, b *entry) bool { return a == b }) // named twice
+	}
+}
+
+// unbound takes binding b out of subject k's bindings.
+func (x *escalations) unbound(k subjectKey, b *entry) {
+	bs := x.bound[k]
+	if i := slices.Index(bs, b); i >= 0 {
+		if bs = slices.Delete(bs, i, i+1); len(bs) == 0 {
+			delete(x.bound, k)
+		} else {
+			x.bound[k] = bs
+		}
 	}
 }
 
@@ -452,7 +498,7 @@ func (e *Evaluator) settleEscalations() {
 	for k := range x.dirty {
 		delete(x.dirty, k)
 		old := x.found[k]
-		now := e.pathsOf(k, memo)
+		now := e.judge(k, memo)
 		if findingsEqual(old, now) {
 			continue
 		}

@@ -212,10 +212,13 @@ func (g *gen) spec() v1alpha1.RoleBaselineSpec {
 		}
 	}
 	ceilingSubjects := []rbacv1.Subject{user("u0"), user("u1"), serviceAccount("ns0", "sa0"), group("g0")}
-	for i, sub := range ceilingSubjects {
+	for _, sub := range ceilingSubjects {
 		if g.intn(3) == 0 {
-			s.Subjects = append(s.Subjects, v1alpha1.SubjectCeiling{Subject: apiSubject(ceilingSubjects[i]), Rules: ToAPIRules(g.rules(true)...)})
-			_ = sub
+			c := v1alpha1.SubjectCeiling{Subject: apiSubject(sub), Rules: ToAPIRules(g.rules(true)...)}
+			if g.bool() {
+				c.Judge = v1alpha1.CeilingEffective
+			}
+			s.Subjects = append(s.Subjects, c)
 		}
 	}
 	if g.bool() {

@@ -189,7 +189,7 @@ func TestNamespaceChurnEqualsFull(t *testing.T) {
 			}
 			if got := e.Findings(); !findingsEqual(got, want) {
 				t.Fatalf("round %d step %d (upsert %s): incremental differs\nincremental:\n%v\nfull:\n%v",
-					round, step, refOf(o), describeAll(got), describeAll(want))
+					round, step, refOf(o), messages(got), messages(want))
 			}
 		}
 	}

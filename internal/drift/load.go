@@ -17,7 +17,7 @@ func (e *Evaluator) load(snap *Snapshot, indexed bool) {
 	e.byNS = make(map[string][]*entry, len(snap.Namespaces))
 	e.grants = map[ObjectRef][]*entry{}
 	e.aggr = newAggregation()
-	e.esc = newEscalations(e.policy.enabled.Has(v1alpha1.GuardrailEscalationPath))
+	e.esc = newEscalations(e.policy.enabled.Has(v1alpha1.GuardrailEscalationPath), len(e.ceil.effective) > 0)
 	e.missing = map[ObjectRef][]Finding{}
 	e.cache = newCaches()
 	e.list = findingList{logFull: true} // nothing to log: reset starts the log afresh
@@ -107,7 +107,9 @@ func (e *Evaluator) load(snap *Snapshot, indexed bool) {
 	}
 	e.loading, e.loaded = false, nil
 	paths := e.loadEscalations(slab, dups)
-	total += len(paths)
+	for _, fs := range paths {
+		total += len(fs)
+	}
 	for _, k := range e.nsDecl {
 		for ns := range e.namespaces {
 			e.refreshMissing(ObjectRef{k.kind, ns, k.name})
@@ -135,8 +137,10 @@ func (e *Evaluator) load(snap *Snapshot, indexed bool) {
 	for _, f := range e.missing {
 		all = append(all, &f[0])
 	}
-	for _, f := range paths {
-		all = append(all, &f[0])
+	for _, fs := range paths {
+		for j := range fs {
+			all = append(all, &fs[j])
+		}
 	}
 	e.list.reset(all)
 }
@@ -163,21 +167,25 @@ func (e *Evaluator) loadEscalations(slab []entry, dups bool) [][]Finding {
 		}
 	}
 	e.esc.loading = false
+	e.esc.sortBound()
 	clear(e.esc.dirty)
 	var out [][]Finding
 	memo := newMemo()
 	e.esc.memo = memo
-	// Only a subject that steps can have a path; sorted, since a cycle makes what the
-	// memo keeps depend on the order of the walks.
-	var stepping []subjectKey
+	// Only a subject that steps, or has an Effective ceiling, is judged; sorted, since a
+	// cycle makes what the memo keeps depend on the order of the walks.
+	var judged []subjectKey
 	for k, ps := range e.esc.summary {
-		if slices.ContainsFunc(ps, func(g *grantsAt) bool { return len(g.steps) > 0 }) {
-			stepping = append(stepping, k)
+		if ps.stepping() && e.ceil.effective[k] == nil {
+			judged = append(judged, k)
 		}
 	}
-	slices.SortFunc(stepping, compareKeys)
-	for _, k := range stepping {
-		if fs := e.pathsOf(k, memo); fs != nil {
+	for k := range e.ceil.effective {
+		judged = append(judged, k)
+	}
+	slices.SortFunc(judged, compareKeys)
+	for _, k := range judged {
+		if fs := e.judge(k, memo); fs != nil {
 			e.esc.keep(k, nil, fs)
 			out = append(out, fs)
 		}

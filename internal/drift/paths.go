@@ -82,7 +82,7 @@ func (e *Evaluator) reachFrom(memo *walkMemo, t subjectKey, left int) reachSet {
 	if left > 0 {
 		for _, g := range sum {
 			for i := range g.steps {
-				e.stepReach(memo, res, nil, &g.steps[i], g.where, left-1)
+				e.stepReach(memo, res, &g.steps[i], g.where, left-1)
 			}
 		}
 	}
@@ -94,9 +94,8 @@ func (e *Evaluator) reachFrom(memo *walkMemo, t subjectKey, left int) reachSet {
 var catalogIDs = guardrails.IDs()
 
 // stepReach offers to res what one step reaches, then left more steps from there.
-// k, when set, is the subject walking: its reverse indexes record the step.
-func (e *Evaluator) stepReach(memo *walkMemo, res reachSet, k *subjectKey, ps *placedStep, where string, left int) {
-	x := &e.esc
+func (e *Evaluator) stepReach(memo *walkMemo, res reachSet, ps *placedStep, where string, left int) {
+	to := e.leadsOf(ps, where, false)
 	land := func(sub reachSet, n *pathNode) {
 		head := &pathNode{step: ps, at: where, next: n}
 		for id, p := range sub {
@@ -104,74 +103,84 @@ func (e *Evaluator) stepReach(memo *walkMemo, res reachSet, k *subjectKey, ps *p
 			res.offer(id, p)
 		}
 	}
-	identities := func(who []subjectKey) {
-		for i := range who {
-			land(e.reachFrom(memo, who[i], left), &pathNode{who: &who[i]})
+	if to.everySA {
+		land(e.serviceAccounts(memo, where, left), nil)
+	}
+	for i := range to.who {
+		land(e.reachFrom(memo, to.who[i], left), &pathNode{who: &to.who[i]})
+	}
+	if to.anyAt != "" {
+		e.anyReach(res, ps, to.anyAt, to.label)
+	}
+	for _, r := range to.roles {
+		n := &pathNode{step: ps, at: where, next: &pathNode{role: r}}
+		for _, m := range e.guardHitAt(r, where != "*").matches {
+			res.offer(m.ID, reachPath{where: where, depth: 1, path: n})
 		}
 	}
+}
+
+// leads is where one step leads: to identities, to any permission in a place, or to
+// the roles it may bind.
+type leads struct {
+	everySA bool // every ServiceAccount of the place, not listed in who
+	who     []subjectKey
+	anyAt   string // any permission here ("*": cluster-wide); "": none
+	label   string // what grants it, when not the step itself
+	roles   []*entry
+}
+
+// leadsOf says where step ps at where leads; list lists every ServiceAccount of the
+// place in who rather than setting everySA. Identities are sorted.
+func (e *Evaluator) leadsOf(ps *placedStep, where string, list bool) leads {
+	x := &e.esc
+	var to leads
 	switch s := ps.step; s.Kind {
 	case guardrails.StepWorkload, guardrails.StepToken, guardrails.StepImpersonateServiceAccount, guardrails.StepNodesProxy:
-		if k != nil && s.Names == nil { // a named step is recorded by name (recordNamed)
-			addToSet(x.byNamespace, where, *k)
-			x.went[*k].nss = append(x.went[*k].nss, where)
+		if s.Names == nil && !list {
+			to.everySA = true
+			break
 		}
-		if s.Names == nil {
-			land(e.serviceAccounts(memo, where, left), nil)
-			return
-		}
-		var who []subjectKey
 		for _, ns := range e.namespacesOf(where) {
 			for _, sa := range sortedSubjects(x.sas[ns]) {
-				if s.Allows(sa.name) {
-					who = append(who, sa)
+				if s.Names == nil || s.Allows(sa.name) {
+					to.who = append(to.who, sa)
 				}
 			}
 		}
-		identities(who)
 	case guardrails.StepImpersonateUser, guardrails.StepImpersonateGroup:
 		kind := rbacv1.UserKind
 		if s.Kind == guardrails.StepImpersonateGroup {
 			kind = rbacv1.GroupKind
 			if s.Allows("system:masters") {
-				e.anyReach(res, ps, "*", "Group system:masters")
-				return
+				to.anyAt, to.label = "*", "Group system:masters"
+				break
 			}
 		}
-		if k != nil && s.Names == nil {
-			x.wide[*k] = true
-		}
-		var who []subjectKey
 		for w := range x.known {
 			if w.kind == kind && s.Allows(w.name) {
-				who = append(who, w)
+				to.who = append(to.who, w)
 			}
 		}
-		slices.SortFunc(who, compareKeys)
-		identities(who)
+		slices.SortFunc(to.who, compareKeys)
 	case guardrails.StepBind:
 		if s.Names == nil {
-			e.anyReach(res, ps, where, "")
-			return
+			to.anyAt = where
+			break
 		}
 		for _, n := range s.Names {
-			for _, ref := range []ObjectRef{{KindClusterRole, "", n}, {KindRole, nsOf(where), n}} {
-				if k != nil {
-					addToSet(x.byRoleName, ref, *k)
-					x.went[*k].roles = append(x.went[*k].roles, ref)
-				}
+			for _, ref := range bindable(n, where) {
 				if r := e.objects[ref]; r != nil {
-					n := &pathNode{step: ps, at: where, next: &pathNode{role: r}}
-					for _, m := range e.guardHitAt(r, where != "*").matches {
-						res.offer(m.ID, reachPath{where: where, depth: 1, path: n})
-					}
+					to.roles = append(to.roles, r)
 				}
 			}
 		}
 	case guardrails.StepEscalate:
-		e.anyReach(res, ps, where, "")
+		to.anyAt = where
 	case guardrails.StepCSR:
-		e.anyReach(res, ps, "*", "")
+		to.anyAt = "*"
 	}
+	return to
 }
 
 // anyReach offers every guardrail any permission at where matches.
@@ -231,31 +240,79 @@ func prepend(head, rest *pathNode) *pathNode {
 	return &n
 }
 
-// pathsOf returns the escalation-path finding of subject k, or nil: the guardrails
-// its steps reach that its own grants do not.
-func (e *Evaluator) pathsOf(k subjectKey, memo *walkMemo) []Finding {
+// judge returns subject k's escalation findings: the path finding, and those of its
+// Effective ceilings. It records where k's own steps go first, so that a change there
+// re-judges k; whoever k steps to records its own when judged.
+func (e *Evaluator) judge(k subjectKey, memo *walkMemo) []Finding {
 	x := &e.esc
 	e.forgetPaths(k)
 	sum := x.summary[k]
-	if len(sum) == 0 {
-		return nil
+	var out []Finding
+	if sum.stepping() {
+		e.recordSteps(k, sum)
+		if x.paths {
+			out = e.pathsOf(k, sum, memo)
+		}
 	}
-	stepping := false
-	for _, g := range sum {
-		stepping = stepping || len(g.steps) > 0
+	if e.ceil.effective[k] != nil {
+		out = append(out, e.ceilingPaths(k)...)
 	}
-	if !stepping {
-		return nil
-	}
-	x.went[k] = &wentThrough{}
-	res := reachSet{}
+	return out
+}
+
+// stepping: some binding of the subject gives a step.
+func (ps places) stepping() bool {
+	return slices.ContainsFunc(ps, func(g *grantsAt) bool { return len(g.steps) > 0 })
+}
+
+// recordSteps notes in the reverse indexes where subject k's own steps go.
+func (e *Evaluator) recordSteps(k subjectKey, sum places) {
+	x := &e.esc
+	w := x.wentOf(k)
 	for _, g := range sum {
 		for i := range g.steps {
 			ps := &g.steps[i]
-			if ps.step.Names != nil {
+			switch s := ps.step; {
+			case s.Names != nil && s.Kind == guardrails.StepBind:
+				for _, n := range s.Names {
+					for _, ref := range bindable(n, g.where) {
+						addToSet(x.byRoleName, ref, k)
+						w.roles = append(w.roles, ref)
+					}
+				}
+			case s.Names != nil:
 				e.recordNamed(k, ps, g.where)
+			case s.Kind == guardrails.StepImpersonateUser || s.Kind == guardrails.StepImpersonateGroup:
+				x.wide[k] = true
+			case s.Kind == guardrails.StepWorkload || s.Kind == guardrails.StepToken ||
+				s.Kind == guardrails.StepImpersonateServiceAccount || s.Kind == guardrails.StepNodesProxy:
+				addToSet(x.byNamespace, g.where, k)
+				w.nss = append(w.nss, g.where)
 			}
-			e.stepReach(memo, res, &k, ps, g.where, maxPathDepth-1)
+		}
+	}
+}
+
+// wentOf is what k's walk records, made when missing.
+func (x *escalations) wentOf(k subjectKey) *wentThrough {
+	if x.went[k] == nil {
+		x.went[k] = &wentThrough{}
+	}
+	return x.went[k]
+}
+
+// bindable are the roles a bind step naming n at where may bind.
+func bindable(n, where string) [2]ObjectRef {
+	return [2]ObjectRef{{KindClusterRole, "", n}, {KindRole, nsOf(where), n}}
+}
+
+// pathsOf returns the escalation-path finding of subject k, whose places are sum, or
+// nil: the guardrails its steps reach that its own grants do not.
+func (e *Evaluator) pathsOf(k subjectKey, sum places, memo *walkMemo) []Finding {
+	res := reachSet{}
+	for _, g := range sum {
+		for i := range g.steps {
+			e.stepReach(memo, res, &g.steps[i], g.where, maxPathDepth-1)
 		}
 	}
 	wide := sum.at("*")
@@ -277,7 +334,7 @@ func (e *Evaluator) pathsOf(k subjectKey, memo *walkMemo) []Finding {
 // recordNamed notes the identities a named step goes to, so their changes re-judge k.
 func (e *Evaluator) recordNamed(k subjectKey, ps *placedStep, where string) {
 	x := &e.esc
-	w := x.went[k]
+	w := x.wentOf(k)
 	switch ps.step.Kind {
 	case guardrails.StepToken, guardrails.StepImpersonateServiceAccount:
 		if where == "*" {
@@ -340,11 +397,7 @@ func (e *Evaluator) pathFinding(k subjectKey, res reachSet) Finding {
 			if first == nil {
 				first = n.step.by.binding
 			}
-			step := fmt.Sprintf("%s in %s", n.step.step.Kind, whereText(n.at))
-			if n.step.step.Names != nil {
-				step += " (" + strings.Join(n.step.step.Names, ", ") + ")"
-			}
-			parts = append(parts, n.step.by.binding.ref.String(), step)
+			parts = append(parts, n.step.by.binding.ref.String(), stepText(n.step.step, n.at))
 		case n.who != nil:
 			parts = append(parts, describeSubject(subjectOf(*n.who)))
 		case n.role != nil:
@@ -375,6 +428,15 @@ func (e *Evaluator) pathFinding(k subjectKey, res reachSet) Finding {
 		text: fmt.Sprintf("%s violates %s: %s reaches %s in %s beyond its own grants: %s%s",
 			first.ref, v1alpha1.GuardrailEscalationPath, describeSubject(s), ids[0], whereText(worst.where),
 			strings.Join(parts, " -> "), others)}
+}
+
+// stepText names a step taken at where, as a path message shows it.
+func stepText(s guardrails.Step, where string) string {
+	t := fmt.Sprintf("%s in %s", s.Kind, whereText(where))
+	if s.Names != nil {
+		t += " (" + strings.Join(s.Names, ", ") + ")"
+	}
+	return t
 }
 
 // whereText names a place: a namespace, or every one.
