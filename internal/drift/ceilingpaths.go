@@ -101,7 +101,7 @@ func (e *Evaluator) ceilingPathsOf(ci int, k subjectKey, starts []subjectKey) []
 	for depth := 0; depth < maxPathDepth && len(level) > 0; depth++ {
 		var next []hop
 		for _, h := range level {
-			for _, g := range x.summary[h.who] {
+			for _, g := range x.placesOf(h.who) {
 				for i := range g.steps {
 					ps := &g.steps[i]
 					step := hop{first: cmp.Or(h.first, ps.by.binding),
@@ -124,7 +124,7 @@ func (e *Evaluator) ceilingPathsOf(ci int, k subjectKey, starts []subjectKey) []
 								addToSet(x.through, s, k) // a reached identity's groups are not walked, only read
 								x.went[k].ids = append(x.went[k].ids, s)
 							}
-							for _, b := range x.bound[s] {
+							for _, b := range x.boundOf(s) {
 								if role := e.objects[b.grantKey()]; role != nil {
 									offer(th, e.beyond(ci, b, role).beyond, b.ref.String(), role.ref.String())
 								}
@@ -152,7 +152,7 @@ func (e *Evaluator) ceilingPathsOf(ci int, k subjectKey, starts []subjectKey) []
 // boundBeyond appends what subject s's own in-scope bindings grant beyond ceiling ci,
 // once per role's rules (hits).
 func (e *Evaluator) boundBeyond(out []rbacv1.PolicyRule, hits map[*ceilHit]bool, ci int, s subjectKey) []rbacv1.PolicyRule {
-	for _, b := range e.esc.bound[s] {
+	for _, b := range e.esc.boundOf(s) {
 		if role := e.objects[b.grantKey()]; role != nil {
 			if h := e.beyond(ci, b, role); !hits[h] {
 				hits[h] = true

@@ -26,9 +26,8 @@ import (
 type escalations struct {
 	on       bool                           // the indexes are kept: paths or an Effective ceiling need them
 	paths    bool                           // the escalation-path guardrail is enabled
-	bound    map[subjectKey][]*entry        // in-scope bindings naming each subject, kept for Effective ceilings only
-	known    map[subjectKey]int32           // in-scope bindings naming each subject
-	summary  map[subjectKey]places          // those that grant a guardrail or a step, and what they grant, by place
+	bound    bool                           // identities keep their bindings: Effective ceilings need them
+	ids      map[subjectKey]*identity       // the subjects in-scope bindings name
 	byRole   map[ObjectRef][]*entry         // in-scope bindings by the role they grant
 	sas      map[string]map[subjectKey]bool // ServiceAccount subjects by namespace
 	found    map[subjectKey][]Finding
@@ -92,13 +91,30 @@ const maxCatalog = 16
 // maxPathDepth bounds the steps of a path: subject -> identity -> identity -> identity.
 const maxPathDepth = 3
 
-func newEscalations(paths, ceilings bool) escalations {
-	var bound map[subjectKey][]*entry
-	if ceilings {
-		bound = map[subjectKey][]*entry{}
+// identity is what the engine keeps of one subject that in-scope bindings name: one
+// lookup per subject of a binding finds it all.
+type identity struct {
+	n      int32    // in-scope bindings naming it
+	places places   // those that grant a guardrail or a step, and what they grant, by place
+	bound  []*entry // every in-scope binding naming it, sorted by name; only for Effective ceilings
+}
+
+func (x *escalations) placesOf(k subjectKey) places {
+	if id := x.ids[k]; id != nil {
+		return id.places
 	}
-	return escalations{on: paths || ceilings, paths: paths, bound: bound, known: map[subjectKey]int32{},
-		summary: map[subjectKey]places{}, byRole: map[ObjectRef][]*entry{},
+	return nil
+}
+
+func (x *escalations) boundOf(k subjectKey) []*entry {
+	if id := x.ids[k]; id != nil {
+		return id.bound
+	}
+	return nil
+}
+
+func newEscalations(paths, ceilings bool) escalations {
+	return escalations{on: paths || ceilings, paths: paths, bound: ceilings, ids: map[subjectKey]*identity{}, byRole: map[ObjectRef][]*entry{},
 		sas: map[string]map[subjectKey]bool{}, found: map[subjectKey][]Finding{}, byObject: map[ObjectRef]map[subjectKey]bool{},
 		through: map[subjectKey]map[subjectKey]bool{}, byNamespace: map[string]map[subjectKey]bool{},
 		byRoleName: map[ObjectRef]map[subjectKey]bool{}, wide: map[subjectKey]bool{}, went: map[subjectKey]*wentThrough{},
@@ -134,15 +150,19 @@ func (e *Evaluator) bindEscalation(old, new *entry) {
 	if old != nil && old.esc != nil {
 		where, _ := bindingWhere(old)
 		for _, k := range x.subjectsOf(old) {
-			if x.known[k]--; x.known[k] <= 0 {
-				delete(x.known, k)
+			id := x.ids[k]
+			if id == nil {
+				continue
+			}
+			e.unplace(id, where, old, old.esc)
+			if x.bound {
+				id.unbind(old)
+			}
+			if id.n--; id.n <= 0 {
+				delete(x.ids, k)
 				if k.kind == rbacv1.ServiceAccountKind {
 					removeFrom(x.sas, k.namespace, k)
 				}
-			}
-			e.unplace(k, where, old, old.esc)
-			if x.bound != nil {
-				x.unbound(k, old)
 			}
 			x.touch(k)
 		}
@@ -159,7 +179,10 @@ func (e *Evaluator) bindEscalation(old, new *entry) {
 		where, _ := bindingWhere(new)
 		new.esc = e.contribOf(new)
 		for _, k := range x.subjectsOf(new) {
-			if x.known[k] == 0 {
+			id := x.ids[k]
+			if id == nil {
+				id = &identity{}
+				x.ids[k] = id
 				if !x.loading {
 					x.appeared(k)
 				}
@@ -167,10 +190,10 @@ func (e *Evaluator) bindEscalation(old, new *entry) {
 					addToSet(x.sas, k.namespace, k)
 				}
 			}
-			x.known[k]++
-			e.emplace(k, where, new, new.esc)
-			if x.bound != nil {
-				x.bindTo(k, new)
+			id.n++
+			e.emplace(id, where, new, new.esc)
+			if x.bound {
+				x.bindTo(id, new)
 			}
 			if !x.loading {
 				x.touch(k)
@@ -183,35 +206,29 @@ func (e *Evaluator) bindEscalation(old, new *entry) {
 
 // bindTo adds binding b to subject k's, kept sorted by name so that paths are found in
 // one order however the bindings came.
-func (x *escalations) bindTo(k subjectKey, b *entry) {
-	bs := x.bound[k]
+func (x *escalations) bindTo(id *identity, b *entry) {
 	if x.loading {
-		x.bound[k] = append(bs, b) // sorted once the load is done (sortBound)
+		id.bound = append(id.bound, b) // sorted once the load is done (sortBound)
 		return
 	}
-	i, found := slices.BinarySearchFunc(bs, b.ref, func(e *entry, r ObjectRef) int { return compareRefs(e.ref, r) })
+	i, found := slices.BinarySearchFunc(id.bound, b.ref, func(e *entry, r ObjectRef) int { return compareRefs(e.ref, r) })
 	if !found {
-		x.bound[k] = slices.Insert(bs, i, b)
+		id.bound = slices.Insert(id.bound, i, b)
 	}
 }
 
 // sortBound sorts every subject's bindings, after a load appended them.
 func (x *escalations) sortBound() {
-	for k, bs := range x.bound {
-		slices.SortFunc(bs, func(a, b *entry) int { return compareRefs(a.ref, b.ref) })
-		x.bound[k] = slices.CompactFunc(bs, func(a, b *entry) bool { return a == b }) // named twice
+	for _, id := range x.ids {
+		slices.SortFunc(id.bound, func(a, b *entry) int { return compareRefs(a.ref, b.ref) })
+		id.bound = slices.CompactFunc(id.bound, func(a, b *entry) bool { return a == b }) // named twice
 	}
 }
 
-// unbound takes binding b out of subject k's bindings.
-func (x *escalations) unbound(k subjectKey, b *entry) {
-	bs := x.bound[k]
-	if i := slices.Index(bs, b); i >= 0 {
-		if bs = slices.Delete(bs, i, i+1); len(bs) == 0 {
-			delete(x.bound, k)
-		} else {
-			x.bound[k] = bs
-		}
+// unbind takes binding b out of the identity's bindings.
+func (id *identity) unbind(b *entry) {
+	if i := slices.Index(id.bound, b); i >= 0 {
+		id.bound = slices.Delete(id.bound, i, i+1)
 	}
 }
 
@@ -219,22 +236,22 @@ func (x *escalations) unbound(k subjectKey, b *entry) {
 // place: most bindings, which keeps the summaries small.
 func (c *contrib) empty() bool { return c == nil || c.guards == 0 && len(c.steps) == 0 }
 
-// emplace puts binding b, contributing c, in subject k's place (once).
-func (e *Evaluator) emplace(k subjectKey, where string, b *entry, c *contrib) {
+// emplace puts binding b, contributing c, in the identity's place (once).
+func (e *Evaluator) emplace(id *identity, where string, b *entry, c *contrib) {
 	if c.empty() {
 		return
 	}
-	g := e.esc.place(k, where)
+	g := id.place(where)
 	if slices.Contains(g.bindings, b) {
 		return // named twice
 	}
 	g.bindings = append(g.bindings, b)
-	e.add(k, where, b, c)
+	add(g, b, c)
 }
 
-// unplace takes binding b, which contributed c, out of subject k's place.
-func (e *Evaluator) unplace(k subjectKey, where string, b *entry, c *contrib) {
-	g := e.esc.summary[k].at(where)
+// unplace takes binding b, which contributed c, out of the identity's place.
+func (e *Evaluator) unplace(id *identity, where string, b *entry, c *contrib) {
+	g := id.places.at(where)
 	if g == nil || c.empty() {
 		return
 	}
@@ -243,7 +260,10 @@ func (e *Evaluator) unplace(k subjectKey, where string, b *entry, c *contrib) {
 		return
 	}
 	g.bindings = slices.Delete(g.bindings, i, i+1)
-	e.subtract(k, where, b, c)
+	subtract(g, b, c)
+	if len(g.bindings) == 0 {
+		id.unplaceAt(where)
+	}
 }
 
 // subjectsOf are a binding's subjects as identities, in a buffer the next call reuses.
@@ -288,38 +308,29 @@ func (e *Evaluator) contribOf(b *entry) *contrib {
 
 func bit(i int) guardrails.Set { return guardrails.Set(1) << uint(i) }
 
-// place returns subject k's summary at where, made when missing.
-func (x *escalations) place(k subjectKey, where string) *grantsAt {
-	ps := x.summary[k]
-	i, found := slices.BinarySearchFunc(ps, where, func(g *grantsAt, w string) int { return strings.Compare(g.where, w) })
+// place returns the identity's place at where, made when missing.
+func (id *identity) place(where string) *grantsAt {
+	i, found := slices.BinarySearchFunc(id.places, where, func(g *grantsAt, w string) int { return strings.Compare(g.where, w) })
 	if !found {
-		x.summary[k] = slices.Insert(ps, i, &grantsAt{where: where})
+		id.places = slices.Insert(id.places, i, &grantsAt{where: where})
 	}
-	return x.summary[k][i]
+	return id.places[i]
 }
 
-// unplaceAt drops subject k's place at where.
-func (x *escalations) unplaceAt(k subjectKey, where string) {
-	ps := x.summary[k]
-	i := slices.IndexFunc(ps, func(g *grantsAt) bool { return g.where == where })
-	if i < 0 {
-		return
+// unplaceAt drops the identity's place at where.
+func (id *identity) unplaceAt(where string) {
+	if i := slices.IndexFunc(id.places, func(g *grantsAt) bool { return g.where == where }); i >= 0 {
+		id.places = slices.Delete(id.places, i, i+1)
 	}
-	if ps = slices.Delete(ps, i, i+1); len(ps) == 0 {
-		delete(x.summary, k)
-		return
-	}
-	x.summary[k] = ps
 }
 
 func compareSteps(a, b guardrails.Step) int {
 	return cmp.Or(cmpInt(int(a.Kind), int(b.Kind)), slices.Compare(a.Names, b.Names))
 }
 
-// add counts binding b's contribution c in subject k's place: each guardrail and step
-// with the first binding (by name) that gives it, for the path messages.
-func (e *Evaluator) add(k subjectKey, where string, b *entry, c *contrib) {
-	g := e.esc.place(k, where)
+// add counts binding b's contribution c in place g: each guardrail and step with the
+// first binding (by name) that gives it, for the path messages.
+func add(g *grantsAt, b *entry, c *contrib) {
 	by := boundRole{b, c.role}
 	for i := range catalogIDs {
 		if c.guards&bit(i) == 0 {
@@ -344,14 +355,9 @@ func (e *Evaluator) add(k subjectKey, where string, b *entry, c *contrib) {
 	}
 }
 
-// subtract takes binding b's contribution c out of subject k's place (b is already out
-// of the place's bindings), finding the next first binding where b was it.
-func (e *Evaluator) subtract(k subjectKey, where string, b *entry, c *contrib) {
-	x := &e.esc
-	g := x.summary[k].at(where)
-	if g == nil {
-		return
-	}
+// subtract takes binding b's contribution c out of place g (b is already out of the
+// place's bindings), finding the next first binding where b was it.
+func subtract(g *grantsAt, b *entry, c *contrib) {
 	if c == nil {
 		c = &contrib{}
 	}
@@ -379,9 +385,6 @@ func (e *Evaluator) subtract(k subjectKey, where string, b *entry, c *contrib) {
 				return slices.ContainsFunc(o.steps, func(t guardrails.Step) bool { return compareSteps(t, st) == 0 })
 			})
 		}
-	}
-	if len(rest) == 0 {
-		x.unplaceAt(k, where)
 	}
 }
 
@@ -461,10 +464,11 @@ func (e *Evaluator) roleChangedEscalation(ref ObjectRef) {
 			}
 			seen[k] = true
 			// Swap b's contribution, with b out of the running for first binding meanwhile.
+			id := x.ids[k]
 			b.esc = nil
-			e.unplace(k, where, b, old)
+			e.unplace(id, where, b, old)
 			b.esc = now
-			e.emplace(k, where, b, now)
+			e.emplace(id, where, b, now)
 			x.touch(k)
 		}
 		b.esc = now

@@ -159,7 +159,7 @@ func (e *Evaluator) loadEscalations(slab []entry, dups bool) [][]Finding {
 		}
 	}
 	// Sized up front: growing these maps was a fifth of the load's allocation.
-	e.esc.known = make(map[subjectKey]int32, n)
+	e.esc.ids = make(map[subjectKey]*identity, n/4)
 	e.esc.byRole = make(map[ObjectRef][]*entry, n/4)
 	for i := range slab {
 		if ent := &slab[i]; ent.binding && ent.inScope && (!dups || e.objects[ent.ref] == ent) {
@@ -175,8 +175,8 @@ func (e *Evaluator) loadEscalations(slab []entry, dups bool) [][]Finding {
 	// Only a subject that steps, or has an Effective ceiling, is judged; sorted, since a
 	// cycle makes what the memo keeps depend on the order of the walks.
 	var judged []subjectKey
-	for k, ps := range e.esc.summary {
-		if ps.stepping() && e.ceil.effective[k] == nil {
+	for k, id := range e.esc.ids {
+		if id.places.stepping() && e.ceil.effective[k] == nil {
 			judged = append(judged, k)
 		}
 	}

@@ -70,7 +70,7 @@ func (e *Evaluator) reachFrom(memo *walkMemo, t subjectKey, left int) reachSet {
 	}
 	memo.from[key] = reachSet{} // a cycle back here within the bound adds nothing new
 	res := reachSet{}
-	sum := e.esc.summary[t]
+	sum := e.esc.placesOf(t)
 	for _, g := range sum {
 		for i, id := range catalogIDs {
 			if g.guards&(1<<uint(i)) != 0 {
@@ -157,7 +157,7 @@ func (e *Evaluator) leadsOf(ps *placedStep, where string, list bool) leads {
 				break
 			}
 		}
-		for w := range x.known {
+		for w := range x.ids {
 			if w.kind == kind && s.Allows(w.name) {
 				to.who = append(to.who, w)
 			}
@@ -246,7 +246,7 @@ func prepend(head, rest *pathNode) *pathNode {
 func (e *Evaluator) judge(k subjectKey, memo *walkMemo) []Finding {
 	x := &e.esc
 	e.forgetPaths(k)
-	sum := x.summary[k]
+	sum := x.placesOf(k)
 	var out []Finding
 	if sum.stepping() {
 		e.recordSteps(k, sum)
