@@ -176,8 +176,8 @@ func (e *Evaluator) bindEscalation(old, new *entry) {
 		}
 	}
 	if new != nil && new.inScope {
-		where, _ := bindingWhere(new)
-		new.esc = e.contribOf(new)
+		where, viaRB := bindingWhere(new)
+		new.esc = e.contribOf(e.objects[new.grantKey()], viaRB)
 		for _, k := range x.subjectsOf(new) {
 			id := x.ids[k]
 			if id == nil {
@@ -282,14 +282,12 @@ type contrib struct {
 	steps  []guardrails.Step
 }
 
-// contribOf is what binding b's role grants through it now; kept on the role entry,
-// so the bindings of one role share it.
-func (e *Evaluator) contribOf(b *entry) *contrib {
-	role := e.objects[b.grantKey()]
+// contribOf is what role (nil: missing) grants through a RoleBinding (viaRB) or a
+// ClusterRoleBinding; kept on the role entry, so the bindings of one role share it.
+func (e *Evaluator) contribOf(role *entry, viaRB bool) *contrib {
 	if role == nil {
 		return &contrib{}
 	}
-	_, viaRB := bindingWhere(b)
 	i := 0
 	if viaRB {
 		i = 1
@@ -454,22 +452,28 @@ func (x *escalations) appeared(k subjectKey) {
 // the subjects that may bind it.
 func (e *Evaluator) roleChangedEscalation(ref ObjectRef) {
 	x := &e.esc
+	role := e.objects[ref]
+	// A role bound in every namespace names the same subjects many times: each is
+	// touched once.
+	touched := map[subjectKey]bool{}
 	for _, b := range x.byRole[ref] {
-		where, _ := bindingWhere(b)
-		old, now := b.esc, e.contribOf(b)
-		seen := map[subjectKey]bool{}
-		for _, k := range x.subjectsOf(b) {
-			if seen[k] {
+		where, viaRB := bindingWhere(b)
+		old, now := b.esc, e.contribOf(role, viaRB)
+		keys := x.subjectsOf(b)
+		for i, k := range keys {
+			if slices.Contains(keys[:i], k) {
 				continue // named twice, counted once
 			}
-			seen[k] = true
 			// Swap b's contribution, with b out of the running for first binding meanwhile.
 			id := x.ids[k]
 			b.esc = nil
 			e.unplace(id, where, b, old)
 			b.esc = now
 			e.emplace(id, where, b, now)
-			x.touch(k)
+			if !touched[k] {
+				touched[k] = true
+				x.touch(k)
+			}
 		}
 		b.esc = now
 	}

@@ -30,14 +30,34 @@ var DefaultRoles = []string{"admin", "edit", "view"}
 // LabelledDefaults returns the default roles a ClusterRole's labels aggregate it
 // into, as the bootstrap policy wires them, sorted; nil when it carries no such label.
 func LabelledDefaults(labels map[string]string) []string {
+	if len(labels) == 0 {
+		return nil // most ClusterRoles: every ClusterRole change asks
+	}
 	var out []string
-	for role, feeds := range defaultFeeds {
-		if labels[aggregateLabel+role] == "true" {
-			out = append(out, feeds...)
+	for _, d := range defaultLabels {
+		if labels[d.label] == "true" {
+			out = append(out, d.feeds...)
 		}
+	}
+	if len(out) == 0 {
+		return nil
 	}
 	slices.Sort(out)
 	return slices.Compact(out)
+}
+
+// defaultLabels are the aggregation labels of defaultFeeds, made once.
+var defaultLabels = func() []labelFeeds {
+	out := make([]labelFeeds, 0, len(DefaultRoles))
+	for _, role := range DefaultRoles {
+		out = append(out, labelFeeds{aggregateLabel + role, defaultFeeds[role]})
+	}
+	return out
+}()
+
+type labelFeeds struct {
+	label string
+	feeds []string
 }
 
 // Aggregation is what the default-role-aggregation rule judges: a ClusterRole labelled
