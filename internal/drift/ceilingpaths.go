@@ -65,7 +65,9 @@ func (e *Evaluator) ceilingPathsOf(ci int, k subjectKey, starts []subjectKey) []
 	// Many bindings share a role, so what is beyond is one cached slice per role:
 	// what the direct grants leave of it is worked out once, and offered once per opening.
 	left := map[*rbacv1.PolicyRule][]rbacv1.PolicyRule{}
-	offer := func(h hop, beyond []rbacv1.PolicyRule, tail ...string) {
+	// offer adds what is beyond to the opening of h's path, which ends at binding b and
+	// role r, or at label (any may be empty); named only when the opening is new.
+	offer := func(h hop, beyond []rbacv1.PolicyRule, b, r *entry, label string) {
 		if len(beyond) == 0 {
 			return
 		}
@@ -83,7 +85,16 @@ func (e *Evaluator) ceilingPathsOf(ci int, k subjectKey, starts []subjectKey) []
 		}
 		o := opened[h.first]
 		if o == nil {
-			o = &opening{path: strings.Join(append(slices.Clip(h.parts), tail...), " -> "), offered: map[*rbacv1.PolicyRule]bool{}}
+			parts := slices.Clip(h.parts)
+			for _, t := range []*entry{b, r} {
+				if t != nil {
+					parts = append(parts, t.ref.String())
+				}
+			}
+			if label != "" {
+				parts = append(parts, label)
+			}
+			o = &opening{path: strings.Join(parts, " -> "), offered: map[*rbacv1.PolicyRule]bool{}}
 			opened[h.first] = o
 			order = append(order, h.first)
 		}
@@ -108,10 +119,10 @@ func (e *Evaluator) ceilingPathsOf(ci int, k subjectKey, starts []subjectKey) []
 						parts: append(slices.Clip(h.parts), ps.by.binding.ref.String(), stepText(ps.step, g.where))}
 					to := e.leadsOf(ps, g.where, true)
 					if to.anyAt != "" {
-						offer(step, uncovered(c.rules, anyRules(to.anyAt != "*")), cmp.Or(to.label, "any permission"))
+						offer(step, uncovered(c.rules, anyRules(to.anyAt != "*")), nil, nil, cmp.Or(to.label, "any permission"))
 					}
 					for _, r := range to.roles {
-						offer(step, uncovered(c.rules, grantedRules(r.rules, g.where != "*")), r.ref.String())
+						offer(step, uncovered(c.rules, grantedRules(r.rules, g.where != "*")), nil, r, "")
 					}
 					for _, t := range to.who {
 						if seen[t] {
@@ -126,7 +137,7 @@ func (e *Evaluator) ceilingPathsOf(ci int, k subjectKey, starts []subjectKey) []
 							}
 							for _, b := range x.boundOf(s) {
 								if role := e.objects[b.grantKey()]; role != nil {
-									offer(th, e.beyond(ci, b, role).beyond, b.ref.String(), role.ref.String())
+									offer(th, e.beyond(ci, b, role).beyond, b, role, "")
 								}
 							}
 						}
