@@ -144,6 +144,36 @@ var _ = Describe("RBAC webhook", func() {
 		Expect(err.Error()).To(ContainSubstring("Group devs reaches secrets-read in namespace " + ns + " beyond its own grants: RoleBinding " + ns + "/devs -> create pods in namespace " + ns + " -> ServiceAccount " + ns + "/deployer -> RoleBinding " + ns + "/deployer"))
 	})
 
+	It("refuses under Enforce a grant that lifts an Effective ceiling through a path, naming the path", func() {
+		alice, _ := userClient(unique("alice"), []string{"devs"}, "cluster-admin")
+		ns := createNamespace()
+		runPods := rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"create"}}
+		Expect(k8sClient.Create(ctx, newRole(ns, "run", runPods))).To(Succeed())
+		Expect(k8sClient.Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "devs"},
+			RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "run"},
+			Subjects: []rbacv1.Subject{{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: "devs"}}})).To(Succeed())
+		rb := &v1alpha1.RoleBaseline{ObjectMeta: metav1.ObjectMeta{Name: unique("baseline")}, Spec: v1alpha1.RoleBaselineSpec{
+			Mode: v1alpha1.ModeEnforce, Scope: v1alpha1.Scope{Namespaces: []string{ns}}, Guardrails: v1alpha1.Guardrails{Set: v1alpha1.GuardrailSetNone},
+			Subjects: []v1alpha1.SubjectCeiling{{Subject: v1alpha1.Subject{Kind: "Group", APIGroup: rbacv1.GroupName, Name: "devs"},
+				Rules: drift.ToAPIRules(runPods), Judge: v1alpha1.CeilingEffective}}}}
+		createLoaded(rb)
+
+		Expect(k8sClient.Create(ctx, newRole(ns, "peek", readSecrets))).To(Succeed())
+		grant := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "deployer"},
+			RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "peek"},
+			Subjects: []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: "deployer", Namespace: ns}}}
+		err := alice.Create(ctx, grant)
+		Expect(apierrors.IsForbidden(err)).To(BeTrue(), "got %v", err)
+		Expect(err.Error()).To(ContainSubstring("ExceedsCeiling"))
+		Expect(err.Error()).To(ContainSubstring("Group devs can exceed its ceiling through RoleBinding " + ns + "/devs"))
+
+		By("allowing the same grant once the ceiling judges direct grants only")
+		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(rb), rb)).To(Succeed())
+		rb.Spec.Subjects[0].Judge = v1alpha1.CeilingDirect
+		Expect(k8sClient.Update(ctx, rb)).To(Succeed())
+		Eventually(func() error { return alice.Create(ctx, grant.DeepCopy()) }).Should(Succeed())
+	})
+
 	It("allows in Audit mode with one warning per new finding, and none for a change that reduces drift", func() {
 		alice, warned := userClient(unique("alice"), []string{"devs"}, "cluster-admin")
 		ns := createNamespace()
