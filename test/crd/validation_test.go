@@ -12,10 +12,26 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/apimachinery/pkg/util/yaml"
 
 	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
+	"github.com/rbac-guardrails/rbac-guardrails/config/crd"
+	"github.com/rbac-guardrails/rbac-guardrails/internal/crdvalidation"
 )
+
+// offline validates rb as kubectl-guardrails does without a cluster; every verdict
+// of the API server below is also asked of it.
+func offline(rb *v1alpha1.RoleBaseline) field.ErrorList {
+	GinkgoHelper()
+	v, err := crdvalidation.New(crd.RoleBaselines, v1alpha1.GroupVersion.Version)
+	Expect(err).NotTo(HaveOccurred())
+	obj, err := runtime.DefaultUnstructuredConverter.ToUnstructured(rb.DeepCopy())
+	Expect(err).NotTo(HaveOccurred())
+	obj["apiVersion"], obj["kind"] = v1alpha1.GroupVersion.String(), "RoleBaseline"
+	return v.Validate(ctx, obj)
+}
 
 var nameSeq int
 
@@ -67,6 +83,7 @@ func names(n int) []string {
 var _ = Describe("RoleBaseline validation", func() {
 	It("accepts the valid baseline the table starts from, with defaults filled in", func() {
 		rb := validBaseline()
+		Expect(offline(rb)).To(BeEmpty())
 		Expect(k8sClient.Create(ctx, rb)).To(Succeed())
 		Expect(rb.Spec.Mode).To(Equal(v1alpha1.ModeAudit))
 		Expect(rb.Spec.Unmanaged).To(Equal(v1alpha1.UnmanagedIgnore))
@@ -76,6 +93,7 @@ var _ = Describe("RoleBaseline validation", func() {
 	It("accepts a RoleBinding's ServiceAccount subject without namespace, as Kubernetes does", func() {
 		rb := validBaseline()
 		rb.Spec.Bindings[0].Subjects[1].Namespace = "" // the binding's namespace
+		Expect(offline(rb)).To(BeEmpty())
 		Expect(k8sClient.Create(ctx, rb)).To(Succeed())
 	})
 
@@ -112,6 +130,7 @@ var _ = Describe("RoleBaseline validation", func() {
 		GinkgoWriter.Printf("full baseline: %d bytes of roles (%d each), %d of bindings (%d each)\n",
 			len(roles), len(roles)/len(full.Spec.Roles), len(bindings), len(bindings)/len(full.Spec.Bindings))
 		Expect(len(roles) / len(full.Spec.Roles)).To(BeNumerically(">=", 500))
+		Expect(offline(full)).To(BeEmpty())
 		Expect(k8sClient.Create(ctx, full)).To(Succeed())
 	})
 
@@ -124,6 +143,7 @@ var _ = Describe("RoleBaseline validation", func() {
 			Expect(err).NotTo(HaveOccurred())
 			rb := &v1alpha1.RoleBaseline{}
 			Expect(yaml.UnmarshalStrict(data, rb)).To(Succeed(), f)
+			Expect(offline(rb)).To(BeEmpty(), f)
 			Expect(k8sClient.Create(ctx, rb)).To(Succeed(), f)
 		}
 	})
@@ -132,10 +152,14 @@ var _ = Describe("RoleBaseline validation", func() {
 		func(mutate func(*v1alpha1.RoleBaseline), field, message string) {
 			rb := validBaseline()
 			mutate(rb)
+			offline := offline(rb)
 			err := k8sClient.Create(ctx, rb)
 			Expect(apierrors.IsInvalid(err)).To(BeTrue(), "want Invalid, got %v", err)
 			Expect(err.Error()).To(ContainSubstring(field))
 			Expect(err.Error()).To(ContainSubstring(message))
+			Expect(offline).NotTo(BeEmpty(), "the API server refused it (%v); offline validation accepted it", err)
+			Expect(offline.ToAggregate().Error()).To(ContainSubstring(field))
+			Expect(offline.ToAggregate().Error()).To(ContainSubstring(message))
 		},
 		Entry("mode not in the enum", func(rb *v1alpha1.RoleBaseline) { rb.Spec.Mode = "Sync" },
 			"spec.mode", `Unsupported value: "Sync"`),
