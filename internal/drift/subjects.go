@@ -117,3 +117,17 @@ func impliedGroups(s rbacv1.Subject) []rbacv1.Subject {
 	}
 	return nil
 }
+
+// NormalizeSubject is s as the authorizer matches it, defaults filled in (a
+// ServiceAccount without namespace is in its RoleBinding's, bindingNS).
+func NormalizeSubject(s rbacv1.Subject, bindingNS string) rbacv1.Subject {
+	return normalizeSubject(s, bindingNS)
+}
+
+// SameSubject reports whether two subjects are one identity, once normalized.
+func SameSubject(a, b rbacv1.Subject) bool {
+	return keyOf(normalizeSubject(a, "")) == keyOf(normalizeSubject(b, ""))
+}
+
+// ImpliedGroups lists the groups every request of subject s carries.
+func ImpliedGroups(s rbacv1.Subject) []rbacv1.Subject { return impliedGroups(s) }

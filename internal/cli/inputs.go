@@ -1,0 +1,190 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
+	"github.com/rbac-guardrails/rbac-guardrails/config/crd"
+	"github.com/rbac-guardrails/rbac-guardrails/internal/crdvalidation"
+	"github.com/rbac-guardrails/rbac-guardrails/internal/drift"
+	"github.com/rbac-guardrails/rbac-guardrails/internal/manifest"
+)
+
+// inputs are the objects of -f, sorted into what the engine reads, with where each
+// came from.
+type inputs struct {
+	baselines []v1alpha1.RoleBaseline
+	baseAt    map[string]*manifest.Object // by baseline name
+	snap      drift.Snapshot
+	at        map[drift.ObjectRef]*manifest.Object
+	skipped   map[string]int // objects of kinds the engine does not read, by kind
+}
+
+func (in *inputs) empty() bool {
+	s := &in.snap
+	return len(in.baselines)+len(s.Roles)+len(s.ClusterRoles)+len(s.RoleBindings)+len(s.ClusterRoleBindings)+len(s.Namespaces) == 0
+}
+
+// readInputs reads and sorts the objects of files. Any bad object is an error naming
+// its file, line and field, and nothing of the input is used.
+func readInputs(ctx context.Context, files []string, stdin io.Reader) (*inputs, error) {
+	objs, err := manifest.Read(files, stdin)
+	if err != nil {
+		return nil, err
+	}
+	in := &inputs{baseAt: map[string]*manifest.Object{}, at: map[drift.ObjectRef]*manifest.Object{}, skipped: map[string]int{}}
+	var validator *crdvalidation.Validator
+	for i := range objs {
+		o := &objs[i]
+		switch gk := groupOf(o.APIVersion) + "/" + o.Kind; gk {
+		case v1alpha1.GroupVersion.Group + "/RoleBaseline":
+			if validator == nil {
+				if validator, err = crdvalidation.New(crd.RoleBaselines, v1alpha1.GroupVersion.Version); err != nil {
+					return nil, err
+				}
+			}
+			rb, err := readBaseline(ctx, validator, o)
+			if err != nil {
+				return nil, err
+			}
+			if prev := in.baseAt[rb.Name]; prev != nil {
+				return nil, &manifest.Error{Source: o.Source, Line: o.Line, Msg: "RoleBaseline " + rb.Name + " is also at " + prev.Where() + ": give each baseline one name"}
+			}
+			in.baselines = append(in.baselines, *rb)
+			in.baseAt[rb.Name] = o
+		case rbacv1.GroupName + "/Role", rbacv1.GroupName + "/ClusterRole", rbacv1.GroupName + "/RoleBinding",
+			rbacv1.GroupName + "/ClusterRoleBinding", "/Namespace":
+			if err := in.addObject(o); err != nil {
+				return nil, err
+			}
+		default:
+			in.skipped[o.Kind]++
+		}
+	}
+	in.impliedNamespaces()
+	return in, nil
+}
+
+func groupOf(apiVersion string) string {
+	if i := strings.LastIndex(apiVersion, "/"); i >= 0 {
+		return apiVersion[:i]
+	}
+	return "" // the core group
+}
+
+// readBaseline validates a RoleBaseline as the API server would, then compiles it.
+func readBaseline(ctx context.Context, v *crdvalidation.Validator, o *manifest.Object) (*v1alpha1.RoleBaseline, error) {
+	content := runtime.DeepCopyJSON(o.Content)
+	if errs := v.Validate(ctx, content); len(errs) > 0 {
+		e := errs[0]
+		msg := e.Error()
+		if len(errs) > 1 {
+			msg += fmt.Sprintf(" (and %d more)", len(errs)-1)
+		}
+		return nil, &manifest.Error{Source: o.Source, Line: o.FieldLine(e.Field), Msg: "RoleBaseline " + o.Name + ": " + msg}
+	}
+	rb := &v1alpha1.RoleBaseline{}
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(content, rb); err != nil {
+		return nil, &manifest.Error{Source: o.Source, Line: o.Line, Msg: "RoleBaseline " + o.Name + ": " + err.Error()}
+	}
+	if _, err := drift.NewEvaluator(&rb.Spec, nil); err != nil {
+		return nil, &manifest.Error{Source: o.Source, Line: o.FieldLine("spec"), Msg: "RoleBaseline " + o.Name + ": " + err.Error()}
+	}
+	return rb, nil
+}
+
+// addObject decodes an RBAC object or Namespace strictly: an unknown field is a typo.
+func (in *inputs) addObject(o *manifest.Object) error {
+	data, err := json.Marshal(o.Content)
+	if err != nil {
+		return &manifest.Error{Source: o.Source, Line: o.Line, Msg: err.Error()}
+	}
+	decode := func(into any) error {
+		dec := json.NewDecoder(bytes.NewReader(data))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(into); err != nil {
+			return &manifest.Error{Source: o.Source, Line: o.Line, Msg: o.Kind + " " + o.Name + ": " + strings.TrimPrefix(err.Error(), "json: ")}
+		}
+		return nil
+	}
+	if o.Name == "" {
+		return &manifest.Error{Source: o.Source, Line: o.FieldLine("metadata"), Msg: o.Kind + ": metadata.name is required"}
+	}
+	ref := drift.ObjectRef{Kind: o.Kind, Namespace: o.Namespace, Name: o.Name}
+	namespaced := o.Kind == drift.KindRole || o.Kind == drift.KindRoleBinding
+	switch {
+	case namespaced && o.Namespace == "":
+		return &manifest.Error{Source: o.Source, Line: o.FieldLine("metadata"), Msg: o.Kind + " " + o.Name +
+			": metadata.namespace is required offline (kubectl would use the context's namespace; say it in the manifest)"}
+	case !namespaced && o.Namespace != "":
+		ref.Namespace = "" // cluster-scoped: the server ignores it
+	}
+	if prev := in.at[ref]; prev != nil {
+		return &manifest.Error{Source: o.Source, Line: o.Line, Msg: ref.String() + " is also at " + prev.Where() + ": the input must name each object once"}
+	}
+	in.at[ref] = o
+	s := &in.snap
+	switch o.Kind {
+	case drift.KindRole:
+		s.Roles = append(s.Roles, rbacv1.Role{})
+		return decode(&s.Roles[len(s.Roles)-1])
+	case drift.KindClusterRole:
+		s.ClusterRoles = append(s.ClusterRoles, rbacv1.ClusterRole{})
+		return decode(&s.ClusterRoles[len(s.ClusterRoles)-1])
+	case drift.KindRoleBinding:
+		s.RoleBindings = append(s.RoleBindings, rbacv1.RoleBinding{})
+		return decode(&s.RoleBindings[len(s.RoleBindings)-1])
+	case drift.KindClusterRoleBinding:
+		s.ClusterRoleBindings = append(s.ClusterRoleBindings, rbacv1.ClusterRoleBinding{})
+		return decode(&s.ClusterRoleBindings[len(s.ClusterRoleBindings)-1])
+	}
+	s.Namespaces = append(s.Namespaces, corev1.Namespace{})
+	return decode(&s.Namespaces[len(s.Namespaces)-1])
+}
+
+// impliedNamespaces: offline, a namespace an object is in or a baseline's scope lists
+// is taken to exist (without labels) unless a Namespace object says more.
+func (in *inputs) impliedNamespaces() {
+	have := map[string]bool{}
+	for _, n := range in.snap.Namespaces {
+		have[n.Name] = true
+	}
+	want := map[string]bool{}
+	for ref := range in.at {
+		if ref.Namespace != "" {
+			want[ref.Namespace] = true
+		}
+	}
+	for _, rb := range in.baselines {
+		for _, ns := range rb.Spec.Scope.Namespaces {
+			want[ns] = true
+		}
+	}
+	for _, ns := range slices.Sorted(maps.Keys(want)) {
+		if !have[ns] {
+			n := corev1.Namespace{}
+			n.Name = ns
+			in.snap.Namespaces = append(in.snap.Namespaces, n)
+		}
+	}
+}
+
+// skippedText lists the kinds skipped, for stderr.
+func skippedText(skipped map[string]int) string {
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(skipped)) {
+		parts = append(parts, fmt.Sprintf("%s (%d)", k, skipped[k]))
+	}
+	return strings.Join(parts, ", ")
+}
