@@ -63,7 +63,7 @@ func (o *checkOptions) run(cmd *cobra.Command, env *env) error {
 	if len(o.files) == 0 && !o.cluster {
 		return fmt.Errorf("nothing to check: pass baselines and RBAC with -f, or --cluster")
 	}
-	in, err := readInputs(ctx, o.files, env.streams.In)
+	in, err := readInputs(ctx, o.files, env.streams.In, env.namespace())
 	if err != nil {
 		return err
 	}

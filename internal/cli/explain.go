@@ -87,7 +87,7 @@ func (o *explainOptions) run(cmd *cobra.Command, env *env, args []string) error 
 	}
 	var snap *drift.Snapshot
 	if len(o.files) > 0 {
-		in, err := readInputs(ctx, o.files, env.streams.In)
+		in, err := readInputs(ctx, o.files, env.streams.In, env.namespace())
 		if err != nil {
 			return err
 		}
@@ -157,13 +157,8 @@ func parseRequest(verb, resource, subresource string) (request, error) {
 		r.url = resource
 		return r, nil
 	}
-	if i := strings.Index(resource, "/"); i >= 0 {
-		resource, r.name = resource[:i], resource[i+1:]
-	}
-	r.resource = resource
-	if i := strings.Index(resource, "."); i >= 0 {
-		r.resource, r.group = resource[:i], resource[i+1:]
-	}
+	resource, r.name, _ = strings.Cut(resource, "/")
+	r.resource, r.group, _ = strings.Cut(resource, ".")
 	if r.resource == "" || r.verb == "" {
 		return r, fmt.Errorf("RESOURCE %q: give TYPE[.GROUP][/NAME], e.g. deployments.apps or secrets/db-password", resource)
 	}

@@ -31,14 +31,10 @@ type inputs struct {
 	skipped   map[string]int // objects of kinds the engine does not read, by kind
 }
 
-func (in *inputs) empty() bool {
-	s := &in.snap
-	return len(in.baselines)+len(s.Roles)+len(s.ClusterRoles)+len(s.RoleBindings)+len(s.ClusterRoleBindings)+len(s.Namespaces) == 0
-}
-
-// readInputs reads and sorts the objects of files. Any bad object is an error naming
-// its file, line and field, and nothing of the input is used.
-func readInputs(ctx context.Context, files []string, stdin io.Reader) (*inputs, error) {
+// readInputs reads and sorts the objects of files; a Role or RoleBinding without a
+// namespace is in namespace, as kubectl -f puts it in -n or the context's. Any bad
+// object is an error naming its file, line and field, and nothing of the input is used.
+func readInputs(ctx context.Context, files []string, stdin io.Reader, namespace string) (*inputs, error) {
 	objs, err := manifest.Read(files, stdin)
 	if err != nil {
 		return nil, err
@@ -65,7 +61,7 @@ func readInputs(ctx context.Context, files []string, stdin io.Reader) (*inputs, 
 			in.baseAt[rb.Name] = o
 		case rbacv1.GroupName + "/Role", rbacv1.GroupName + "/ClusterRole", rbacv1.GroupName + "/RoleBinding",
 			rbacv1.GroupName + "/ClusterRoleBinding", "/Namespace":
-			if err := in.addObject(o); err != nil {
+			if err := in.addObject(o, namespace); err != nil {
 				return nil, err
 			}
 		default:
@@ -99,13 +95,26 @@ func readBaseline(ctx context.Context, v *crdvalidation.Validator, o *manifest.O
 		return nil, &manifest.Error{Source: o.Source, Line: o.Line, Msg: "RoleBaseline " + o.Name + ": " + err.Error()}
 	}
 	if _, err := drift.NewEvaluator(&rb.Spec, nil); err != nil {
-		return nil, &manifest.Error{Source: o.Source, Line: o.FieldLine("spec"), Msg: "RoleBaseline " + o.Name + ": " + err.Error()}
+		// The engine's errors start with the field they are about.
+		at, _, _ := strings.Cut(err.Error(), ":")
+		if !strings.HasPrefix(at, "spec") || strings.Contains(at, " ") {
+			at = "spec"
+		}
+		return nil, &manifest.Error{Source: o.Source, Line: o.FieldLine(at), Msg: "RoleBaseline " + o.Name + ": " + err.Error()}
 	}
 	return rb, nil
 }
 
 // addObject decodes an RBAC object or Namespace strictly: an unknown field is a typo.
-func (in *inputs) addObject(o *manifest.Object) error {
+func (in *inputs) addObject(o *manifest.Object, namespace string) error {
+	namespaced := o.Kind == drift.KindRole || o.Kind == drift.KindRoleBinding
+	if namespaced && o.Namespace == "" && namespace != "" {
+		o.Namespace = namespace
+		md, _ := o.Content["metadata"].(map[string]any)
+		if md != nil {
+			md["namespace"] = namespace
+		}
+	}
 	data, err := json.Marshal(o.Content)
 	if err != nil {
 		return &manifest.Error{Source: o.Source, Line: o.Line, Msg: err.Error()}
@@ -122,11 +131,10 @@ func (in *inputs) addObject(o *manifest.Object) error {
 		return &manifest.Error{Source: o.Source, Line: o.FieldLine("metadata"), Msg: o.Kind + ": metadata.name is required"}
 	}
 	ref := drift.ObjectRef{Kind: o.Kind, Namespace: o.Namespace, Name: o.Name}
-	namespaced := o.Kind == drift.KindRole || o.Kind == drift.KindRoleBinding
 	switch {
 	case namespaced && o.Namespace == "":
 		return &manifest.Error{Source: o.Source, Line: o.FieldLine("metadata"), Msg: o.Kind + " " + o.Name +
-			": metadata.namespace is required offline (kubectl would use the context's namespace; say it in the manifest)"}
+			": metadata.namespace is required: set it, or pass -n"}
 	case !namespaced && o.Namespace != "":
 		ref.Namespace = "" // cluster-scoped: the server ignores it
 	}

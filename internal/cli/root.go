@@ -70,3 +70,15 @@ type env struct {
 	flags   *genericclioptions.ConfigFlags
 	streams genericiooptions.IOStreams
 }
+
+// namespace is -n, else the context's, else default: where kubectl -f puts an object
+// that names none.
+func (e *env) namespace() string {
+	if ns := *e.flags.Namespace; ns != "" {
+		return ns
+	}
+	if ns, _, err := e.flags.ToRawKubeConfigLoader().Namespace(); err == nil && ns != "" {
+		return ns
+	}
+	return "default"
+}

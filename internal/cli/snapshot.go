@@ -85,7 +85,7 @@ func (o *snapshotOptions) run(cmd *cobra.Command, env *env) error {
 	var snap *drift.Snapshot
 	from := ""
 	if len(o.files) > 0 {
-		in, err := readInputs(ctx, o.files, env.streams.In)
+		in, err := readInputs(ctx, o.files, env.streams.In, env.namespace())
 		if err != nil {
 			return err
 		}
@@ -174,6 +174,13 @@ func writeBaselines(w io.Writer, format string, baselines []v1alpha1.RoleBaselin
 		delete(u, "status")
 		if md, ok := u["metadata"].(map[string]any); ok {
 			delete(md, "creationTimestamp")
+		}
+		if spec, ok := u["spec"].(map[string]any); ok {
+			for k, v := range spec {
+				if m, ok := v.(map[string]any); ok && len(m) == 0 {
+					delete(spec, k) // enforcement: {}, guardrails: {}: the defaults
+				}
+			}
 		}
 		items = append(items, u)
 	}

@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"errors"
 	"testing"
 )
 
@@ -22,7 +23,8 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		objs, err := Parse("fuzz.yaml", data)
 		if err != nil {
-			if e, ok := err.(*Error); !ok || e.Source != "fuzz.yaml" {
+			var e *Error
+			if !errors.As(err, &e) || e.Source != "fuzz.yaml" {
 				t.Fatalf("error %v does not name the source", err)
 			}
 			return
