@@ -7,6 +7,7 @@
 package corpus_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -26,11 +27,13 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/yaml"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
+	"github.com/rbac-guardrails/rbac-guardrails/internal/cli"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/drift"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/guardrails"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/operator"
@@ -101,6 +104,7 @@ func TestCorpus(t *testing.T) {
 		t.Logf("baseline %s: %d roles in %d bytes (%d each), %d bindings in %d bytes (%d each)", rb.Name,
 			len(rb.Spec.Roles), len(roles), len(roles)/max(1, len(rb.Spec.Roles)), len(rb.Spec.Bindings), len(bindings), len(bindings)/max(1, len(rb.Spec.Bindings)))
 	}
+	pluginRoundTrip(t, env)
 	drift.SortFindings(all) // most severe first
 	var b strings.Builder
 	b.WriteString("# Guardrail findings on the bootstrap policy of envtest's kube-apiserver and on testdata/corpus,\n")
@@ -231,4 +235,34 @@ func lineDiff(want, got string) string {
 		}
 	}
 	return b.String()
+}
+
+// pluginRoundTrip: kubectl guardrails snapshot of the same cluster, checked by
+// kubectl guardrails check --cluster, reports no drift; and check --cluster with the
+// cluster's own baselines (created above) reports none either.
+func pluginRoundTrip(t *testing.T, env *envtest.Environment) {
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(kubeconfig, env.KubeConfig, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	run := func(stdin string, args ...string) (string, string, int) {
+		var out, errOut bytes.Buffer
+		code := cli.Main(context.Background(), append(args, "--kubeconfig", kubeconfig),
+			genericiooptions.IOStreams{In: strings.NewReader(stdin), Out: &out, ErrOut: &errOut})
+		return out.String(), errOut.String(), code
+	}
+	snap, errOut, code := run("", "snapshot", "-A", "--include-system", "--name", "plugin")
+	if code != cli.ExitClean {
+		t.Fatalf("kubectl guardrails snapshot: exit %d: %s", code, errOut)
+	}
+	t.Logf("snapshot header:\n%s", strings.Join(strings.SplitN(snap, "\n", 4)[:3], "\n"))
+	for _, args := range [][]string{
+		{"check", "--cluster", "-f", "-", "--fail-on", "drift", "-o", "json"}, // the snapshot, against the cluster
+		{"check", "--cluster", "--fail-on", "drift", "-o", "json"},            // the cluster's own baselines
+	} {
+		out, errOut, code := run(snap, args...)
+		if code != cli.ExitClean || !strings.Contains(out, `"drifts": 0`) {
+			t.Errorf("kubectl guardrails %s: exit %d, stderr %s\n%.2000s", strings.Join(args, " "), code, errOut, out)
+		}
+	}
 }
