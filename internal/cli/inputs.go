@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	goruntime "runtime"
 	"slices"
 	"strings"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -40,7 +42,9 @@ func readInputs(ctx context.Context, files []string, stdin io.Reader, namespace 
 		return nil, err
 	}
 	in := &inputs{baseAt: map[string]*manifest.Object{}, at: map[drift.ObjectRef]*manifest.Object{}, skipped: map[string]int{}}
+	in.size(objs)
 	var validator *crdvalidation.Validator
+	var decodes []func() error
 	for i := range objs {
 		o := &objs[i]
 		switch gk := groupOf(o.APIVersion) + "/" + o.Kind; gk {
@@ -61,15 +65,56 @@ func readInputs(ctx context.Context, files []string, stdin io.Reader, namespace 
 			in.baseAt[rb.Name] = o
 		case rbacv1.GroupName + "/Role", rbacv1.GroupName + "/ClusterRole", rbacv1.GroupName + "/RoleBinding",
 			rbacv1.GroupName + "/ClusterRoleBinding", "/Namespace":
-			if err := in.addObject(o, namespace); err != nil {
+			decode, err := in.addObject(o, namespace)
+			if err != nil {
 				return nil, err
 			}
+			decodes = append(decodes, decode)
 		default:
 			in.skipped[o.Kind]++
 		}
 	}
+	if err := parallel(decodes); err != nil {
+		return nil, err
+	}
 	in.impliedNamespaces()
 	return in, nil
+}
+
+// size makes room for every RBAC object, so that addObject's slots stay put while
+// the decodes fill them in parallel.
+func (in *inputs) size(objs []manifest.Object) {
+	n := map[string]int{}
+	for i := range objs {
+		n[objs[i].Kind]++
+	}
+	s := &in.snap
+	s.Roles = make([]rbacv1.Role, 0, n[drift.KindRole])
+	s.ClusterRoles = make([]rbacv1.ClusterRole, 0, n[drift.KindClusterRole])
+	s.RoleBindings = make([]rbacv1.RoleBinding, 0, n[drift.KindRoleBinding])
+	s.ClusterRoleBindings = make([]rbacv1.ClusterRoleBinding, 0, n[drift.KindClusterRoleBinding])
+	s.Namespaces = make([]corev1.Namespace, 0, n[drift.KindNamespace])
+}
+
+// parallel runs fns on every core and returns the error of the first that failed.
+func parallel(fns []func() error) error {
+	errs := make([]error, len(fns))
+	workers := min(len(fns), goruntime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < len(fns); i += workers {
+				errs[i] = fns[i]()
+			}
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func groupOf(apiVersion string) string {
@@ -105,8 +150,9 @@ func readBaseline(ctx context.Context, v *crdvalidation.Validator, o *manifest.O
 	return rb, nil
 }
 
-// addObject decodes an RBAC object or Namespace strictly: an unknown field is a typo.
-func (in *inputs) addObject(o *manifest.Object, namespace string) error {
+// addObject places an RBAC object or Namespace and returns the strict decode that
+// fills its slot (an unknown field is a typo), to be run in parallel with others.
+func (in *inputs) addObject(o *manifest.Object, namespace string) (func() error, error) {
 	namespaced := o.Kind == drift.KindRole || o.Kind == drift.KindRoleBinding
 	if namespaced && o.Namespace == "" && namespace != "" {
 		o.Namespace = namespace
@@ -115,50 +161,57 @@ func (in *inputs) addObject(o *manifest.Object, namespace string) error {
 			md["namespace"] = namespace
 		}
 	}
-	data, err := json.Marshal(o.Content)
-	if err != nil {
-		return &manifest.Error{Source: o.Source, Line: o.Line, Msg: err.Error()}
-	}
-	decode := func(into any) error {
-		dec := json.NewDecoder(bytes.NewReader(data))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(into); err != nil {
-			return &manifest.Error{Source: o.Source, Line: o.Line, Msg: o.Kind + " " + o.Name + ": " + strings.TrimPrefix(err.Error(), "json: ")}
+	decode := func(into any) func() error {
+		return func() error {
+			data, err := json.Marshal(o.Content)
+			if err != nil {
+				return &manifest.Error{Source: o.Source, Line: o.Line, Msg: err.Error()}
+			}
+			return strictly(o, data, into)
 		}
-		return nil
 	}
 	if o.Name == "" {
-		return &manifest.Error{Source: o.Source, Line: o.FieldLine("metadata"), Msg: o.Kind + ": metadata.name is required"}
+		return nil, &manifest.Error{Source: o.Source, Line: o.FieldLine("metadata"), Msg: o.Kind + ": metadata.name is required"}
 	}
 	ref := drift.ObjectRef{Kind: o.Kind, Namespace: o.Namespace, Name: o.Name}
 	switch {
 	case namespaced && o.Namespace == "":
-		return &manifest.Error{Source: o.Source, Line: o.FieldLine("metadata"), Msg: o.Kind + " " + o.Name +
+		return nil, &manifest.Error{Source: o.Source, Line: o.FieldLine("metadata"), Msg: o.Kind + " " + o.Name +
 			": metadata.namespace is required: set it, or pass -n"}
 	case !namespaced && o.Namespace != "":
 		ref.Namespace = "" // cluster-scoped: the server ignores it
 	}
 	if prev := in.at[ref]; prev != nil {
-		return &manifest.Error{Source: o.Source, Line: o.Line, Msg: ref.String() + " is also at " + prev.Where() + ": the input must name each object once"}
+		return nil, &manifest.Error{Source: o.Source, Line: o.Line, Msg: ref.String() + " is also at " + prev.Where() + ": the input must name each object once"}
 	}
 	in.at[ref] = o
 	s := &in.snap
 	switch o.Kind {
 	case drift.KindRole:
 		s.Roles = append(s.Roles, rbacv1.Role{})
-		return decode(&s.Roles[len(s.Roles)-1])
+		return decode(&s.Roles[len(s.Roles)-1]), nil
 	case drift.KindClusterRole:
 		s.ClusterRoles = append(s.ClusterRoles, rbacv1.ClusterRole{})
-		return decode(&s.ClusterRoles[len(s.ClusterRoles)-1])
+		return decode(&s.ClusterRoles[len(s.ClusterRoles)-1]), nil
 	case drift.KindRoleBinding:
 		s.RoleBindings = append(s.RoleBindings, rbacv1.RoleBinding{})
-		return decode(&s.RoleBindings[len(s.RoleBindings)-1])
+		return decode(&s.RoleBindings[len(s.RoleBindings)-1]), nil
 	case drift.KindClusterRoleBinding:
 		s.ClusterRoleBindings = append(s.ClusterRoleBindings, rbacv1.ClusterRoleBinding{})
-		return decode(&s.ClusterRoleBindings[len(s.ClusterRoleBindings)-1])
+		return decode(&s.ClusterRoleBindings[len(s.ClusterRoleBindings)-1]), nil
 	}
 	s.Namespaces = append(s.Namespaces, corev1.Namespace{})
-	return decode(&s.Namespaces[len(s.Namespaces)-1])
+	return decode(&s.Namespaces[len(s.Namespaces)-1]), nil
+}
+
+// strictly decodes data into an object, refusing unknown fields.
+func strictly(o *manifest.Object, data []byte, into any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(into); err != nil {
+		return &manifest.Error{Source: o.Source, Line: o.Line, Msg: o.Kind + " " + o.Name + ": " + strings.TrimPrefix(err.Error(), "json: ")}
+	}
+	return nil
 }
 
 // impliedNamespaces: offline, a namespace an object is in or a baseline's scope lists

@@ -22,7 +22,7 @@ func (o *Object) FieldLine(path string) int {
 		case part.index < 0 && n.Kind == yaml.MappingNode:
 			for i := 0; i+1 < len(n.Content); i += 2 {
 				if n.Content[i].Value == part.key {
-					line = n.Content[i].Line
+					line = n.Content[i].Line + o.offset
 					next = n.Content[i+1]
 				}
 			}
@@ -32,7 +32,7 @@ func (o *Object) FieldLine(path string) int {
 		}
 		n = next
 		if part.index >= 0 {
-			line = next.Line
+			line = next.Line + o.offset
 		}
 	}
 	return line

@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -140,5 +141,46 @@ func TestReadDirectoryAndStdin(t *testing.T) {
 	}
 	if _, err := Read([]string{filepath.Join(dir, "missing.yaml")}, nil); err == nil || !strings.Contains(err.Error(), "missing.yaml: cannot read it") {
 		t.Fatalf("a missing file: %v", err)
+	}
+}
+
+// TestParseInPieces: a file large enough to be parsed in parallel pieces reads the
+// same objects at the same lines, fields included, as one sequential parse, and an
+// error deep in it names its true line.
+func TestParseInPieces(t *testing.T) {
+	var b strings.Builder
+	for i := range 3000 {
+		fmt.Fprintf(&b, "---\n# object %d\napiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata:\n  name: r%d\n  namespace: ns\nrules:\n- verbs: [get]\n  resources: [pods]\n", i, i)
+	}
+	data := []byte(b.String())
+	if n := len(split(data, 8)); n < 2 {
+		t.Fatalf("%d bytes made %d piece(s): the test does not exercise the split", len(data), n)
+	}
+	par, err := Parse("big.yaml", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seq, err := parsePiece("big.yaml", piece{data: data})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(par) != 3000 || len(seq) != 3000 {
+		t.Fatalf("%d and %d objects, want 3000", len(par), len(seq))
+	}
+	for i := range par {
+		p, s := &par[i], &seq[i]
+		if p.Name != s.Name || p.Line != s.Line || p.FieldLine("rules[0].resources") != s.FieldLine("rules[0].resources") {
+			t.Fatalf("object %d: %s@%d (field %d) in pieces, %s@%d (field %d) in one", i, p.Name, p.Line, p.FieldLine("rules[0].resources"),
+				s.Name, s.Line, s.FieldLine("rules[0].resources"))
+		}
+	}
+	if want := 10*2999 + 3; par[2999].Line != want {
+		t.Fatalf("the last object is at line %d, want %d", par[2999].Line, want)
+	}
+	bad := strings.Replace(b.String(), "  name: r2500\n", "  name: [r2500\n", 1)
+	_, err = Parse("big.yaml", []byte(bad))
+	_, seqErr := parsePiece("big.yaml", piece{data: []byte(bad)})
+	if err == nil || seqErr == nil || err.Error() != seqErr.Error() || !strings.Contains(err.Error(), "big.yaml:250") {
+		t.Fatalf("an error near line %d: %v in pieces, %v in one", 10*2500+6, err, seqErr)
 	}
 }
