@@ -13,6 +13,8 @@ import (
 )
 
 type checkOptions struct {
+	logs    []string
+	since   string
 	files   []string
 	cluster bool
 	output  string
@@ -47,6 +49,8 @@ Objects of other kinds are skipped and listed on stderr.`,
 	cmd.Flags().StringVarP(&o.output, "output", "o", "table", "output format: table, json, yaml or sarif")
 	cmd.Flags().StringSliceVar(&o.failOn, "fail-on", []string{"drift", string(v1alpha1.SeverityHigh)},
 		"exit 1 when a finding matches: drift (any drift), a severity (ceilings and guardrails at or above it: Low, Medium, High, Critical), any (every finding), none")
+	cmd.Flags().StringSliceVar(&o.logs, "audit-log", nil, "audit log files or directories: also report UnusedPermission, what bindings grant that nobody used")
+	cmd.Flags().StringVar(&o.since, "since", "30d", "with --audit-log, the usage window before the newest event")
 	cmd.Flags().StringVar(&o.version, "kubernetes-version", "", "judge for this API server version (e.g. 1.34) offline; default: the version the engine was built for")
 	return cmd
 }
@@ -91,10 +95,24 @@ func (o *checkOptions) run(cmd *cobra.Command, env *env) error {
 	if len(baselines) == 0 {
 		return fmt.Errorf("no RoleBaseline to check against: pass one with -f%s", map[bool]string{true: " (the cluster has none)", false: ", or use --cluster"}[o.cluster])
 	}
+	var usage drift.Usage
+	if len(o.logs) > 0 {
+		since, err := parseSince(o.since)
+		if err != nil {
+			return err
+		}
+		u, _, err := readUsage(env, o.logs, since)
+		if err != nil {
+			return err
+		}
+		if u != nil {
+			usage = u
+		}
+	}
 	var results []result
 	for i := range baselines {
 		rb := &baselines[i]
-		fs, err := drift.Evaluate(&rb.Spec, snap, nil)
+		fs, err := drift.Evaluate(&rb.Spec, snap, usage)
 		if err != nil {
 			return fmt.Errorf("RoleBaseline %s: %w", rb.Name, err)
 		}

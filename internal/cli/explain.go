@@ -9,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/component-helpers/auth/rbac/validation"
 
 	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/drift"
@@ -85,21 +84,9 @@ func (o *explainOptions) run(cmd *cobra.Command, env *env, args []string) error 
 			req.namespace = "" // the request has none, whatever -n says
 		}
 	}
-	var snap *drift.Snapshot
-	if len(o.files) > 0 {
-		in, err := readInputs(ctx, o.files, env.streams.In, env.namespace())
-		if err != nil {
-			return err
-		}
-		snap = &in.snap
-	} else {
-		l, err := connect(env)
-		if err != nil {
-			return err
-		}
-		if snap, err = l.snapshot(ctx, nil); err != nil {
-			return err
-		}
+	snap, err := liveOrFiles(ctx, env, o.files)
+	if err != nil {
+		return err
 	}
 	ex := explain(snap, subject, o.groups, req)
 	if o.output == "json" {
@@ -196,46 +183,8 @@ func explain(snap *drift.Snapshot, subject v1alpha1.Subject, groups []string, re
 	ex := explanation{Subject: subject, Request: req.String(), Grants: []grant{}, Paths: []string{}}
 	self := rbacSubject(subject)
 	who := append(append([]rbacv1.Subject{self}, drift.ImpliedGroups(self)...), groupSubjects(groups)...)
-	want := []rbacv1.PolicyRule{req.asRule()}
-	roles := map[string][]rbacv1.PolicyRule{}
-	for _, r := range snap.ClusterRoles {
-		roles["ClusterRole/"+r.Name] = r.Rules
-	}
-	for _, r := range snap.Roles {
-		roles["Role/"+r.Namespace+"/"+r.Name] = r.Rules
-	}
-	consider := func(binding v1alpha1.ObjectReference, ns string, ref rbacv1.RoleRef, subjects []rbacv1.Subject) {
-		via := namedIn(subjects, ns, who)
-		if via == nil {
-			return
-		}
-		key, role := "ClusterRole/"+ref.Name, v1alpha1.ObjectReference{Kind: "ClusterRole", Name: ref.Name}
-		if ref.Kind == "Role" {
-			key, role = "Role/"+ns+"/"+ref.Name, v1alpha1.ObjectReference{Kind: "Role", Namespace: ns, Name: ref.Name}
-		}
-		for _, rule := range roles[key] {
-			if ns != "" && len(rule.NonResourceURLs) > 0 {
-				continue // a RoleBinding cannot grant non-resource URLs
-			}
-			if ok, _ := validation.Covers([]rbacv1.PolicyRule{rule}, want); ok {
-				g := grant{Binding: binding, Role: role, Rule: drift.ToAPIRules(rule)[0]}
-				if !drift.SameSubject(*via, self) {
-					s := apiSubject(*via)
-					g.Via = &s
-				}
-				ex.Grants = append(ex.Grants, g)
-			}
-		}
-	}
-	for _, b := range snap.ClusterRoleBindings {
-		consider(v1alpha1.ObjectReference{Kind: "ClusterRoleBinding", Name: b.Name}, "", b.RoleRef, b.Subjects)
-	}
-	if req.namespace != "" {
-		for _, b := range snap.RoleBindings {
-			if b.Namespace == req.namespace {
-				consider(v1alpha1.ObjectReference{Kind: "RoleBinding", Namespace: b.Namespace, Name: b.Name}, b.Namespace, b.RoleRef, b.Subjects)
-			}
-		}
+	if gs := newAuthorizer(snap).grants(who, req, true); gs != nil {
+		ex.Grants = gs
 	}
 	ex.Allowed = len(ex.Grants) > 0
 	ex.Paths = escalationPaths(snap, who)
@@ -264,18 +213,6 @@ func escalationPaths(snap *drift.Snapshot, who []rbacv1.Subject) []string {
 		}
 	}
 	return out
-}
-
-// namedIn is the first of who a binding in ns names, or nil.
-func namedIn(subjects []rbacv1.Subject, ns string, who []rbacv1.Subject) *rbacv1.Subject {
-	for i := range who {
-		for _, s := range subjects {
-			if drift.SameSubject(drift.NormalizeSubject(s, ns), who[i]) {
-				return &who[i]
-			}
-		}
-	}
-	return nil
 }
 
 func groupSubjects(names []string) []rbacv1.Subject {

@@ -167,3 +167,38 @@ func TestExplainGolden(t *testing.T) {
 		})
 	}
 }
+
+// TestSuggestAndSimulateGolden: suggest on a small log keeps what was used, and
+// simulate of the team-a baseline shows the one recorded request it would deny.
+func TestSuggestAndSimulateGolden(t *testing.T) {
+	now = func() time.Time { return time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC) }
+	defer func() { now = time.Now }()
+	log := "testdata/audit/audit.log"
+	for name, args := range map[string][]string{
+		"suggest.yaml":       {"suggest", "--audit-log", log, "-f", "testdata/check/rbac.yaml"},
+		"suggest-roles.yaml": {"suggest", "--audit-log", log, "-f", "testdata/check/rbac.yaml", "-o", "roles"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			out, errOut, code := run(t, "", args...)
+			if code != ExitClean {
+				t.Fatalf("exit %d: %s", code, errOut)
+			}
+			golden(t, name, out)
+		})
+	}
+	suggested, _, _ := run(t, "", "suggest", "--audit-log", log, "-f", "testdata/check/rbac.yaml")
+	if out, errOut, code := run(t, suggested, "simulate", "--audit-log", log, "-f", "-", "-f", "testdata/check/rbac.yaml"); code != ExitClean {
+		t.Fatalf("simulate of the suggestion: exit %d: %s\n%s", code, errOut, out)
+	}
+	for _, format := range []string{"table", "json"} {
+		out, errOut, code := run(t, "", "simulate", "--audit-log", log, "-f", "testdata/check", "-o", format)
+		if code != ExitFindings {
+			t.Fatalf("simulate -o %s: exit %d: %s", format, code, errOut)
+		}
+		golden(t, "simulate."+format, out)
+	}
+	if _, errOut, code := run(t, "", "suggest", "--audit-log", "testdata/bad/cel.yaml", "-f", "testdata/check/rbac.yaml"); code != ExitUsage ||
+		!strings.Contains(errOut, "testdata/bad/cel.yaml:1: not an audit event") {
+		t.Fatalf("a file that is not an audit log: exit %d: %s", code, errOut)
+	}
+}

@@ -61,7 +61,7 @@ operator's reverts. Exit codes: 0 clean, 1 findings at or above --fail-on,
 	root.SetErr(streams.ErrOut)
 	flags.AddFlags(root.PersistentFlags())
 	env := &env{flags: flags, streams: streams}
-	root.AddCommand(newCheck(env), newSnapshot(env), newExplain(env), newJournal(env), newUndo(env))
+	root.AddCommand(newCheck(env), newSnapshot(env), newSuggest(env), newSimulate(env), newExplain(env), newJournal(env), newUndo(env))
 	return root
 }
 

@@ -245,3 +245,7 @@ func diffAggregation(desired, live *rbacv1.AggregationRule) (extra, missing []st
 	}
 	return extra, missing
 }
+
+// CompactRules merges rules into as few as grant the same (pieces sharing all but
+// one field join), in a stable order: how the engine prints rule sets.
+func CompactRules(rules []rbacv1.PolicyRule) []rbacv1.PolicyRule { return compactRules(rules) }
