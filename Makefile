@@ -78,6 +78,8 @@ bench: setup-envtest ## Run the engine, webhook and audit intake benchmarks and 
 	go test -run '^$$' -bench Receiver -benchtime 3s -count 3 -cpu 2 ./internal/audit/
 	GOMAXPROCS=2 go run ./test/bench/audit -duration 20s
 	go test -run '^$$' -bench RBACHandler -benchtime 5000x ./internal/webhook/
+	go test -run '^$$' -bench BenchmarkCheck -benchtime 5x ./internal/cli/
+	go run ./test/bench/suggest -events 1000000
 	@assets="$$(SETUP_ENVTEST=$(SETUP_ENVTEST) ENVTEST_K8S_VERSION=$(ENVTEST_K8S_VERSION) hack/envtest/assets.sh)"; \
 	set -x; \
 	KUBEBUILDER_ASSETS="$$assets" go run ./test/bench/detect $(BENCH_FLAGS) && \
@@ -98,8 +100,9 @@ reliability: setup-envtest $(LOCALBIN) ## Run the reliability suite at full size
 ##@ Build
 
 .PHONY: build
-build: ## Build the manager binary into ./bin.
+build: ## Build the manager and the kubectl plugin (kubectl-guardrails) into ./bin.
 	go build -o $(LOCALBIN)/rbac-guardrails .
+	go build -o $(LOCALBIN)/kubectl-guardrails ./cmd/kubectl-guardrails
 
 .PHONY: run
 run: manifests ## Run the manager against the cluster in the current KUBECONFIG.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"sigs.k8s.io/yaml"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -200,5 +202,33 @@ func TestSuggestAndSimulateGolden(t *testing.T) {
 	if _, errOut, code := run(t, "", "suggest", "--audit-log", "testdata/bad/cel.yaml", "-f", "testdata/check/rbac.yaml"); code != ExitUsage ||
 		!strings.Contains(errOut, "testdata/bad/cel.yaml:1: not an audit event") {
 		t.Fatalf("a file that is not an audit log: exit %d: %s", code, errOut)
+	}
+}
+
+// TestKrewManifest: the krew template installs this binary under the plugin's name.
+func TestKrewManifest(t *testing.T) {
+	data, err := os.ReadFile("../../hack/krew/guardrails.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	filled := os.Expand(string(data), func(string) string { return "0" })
+	var m struct {
+		Kind     string
+		Metadata struct{ Name string }
+		Spec     struct {
+			Platforms []struct{ Bin, URI string }
+		}
+	}
+	if err := yaml.Unmarshal([]byte(filled), &m); err != nil {
+		t.Fatal(err)
+	}
+	root := NewRoot(genericiooptions.IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: io.Discard})
+	if m.Kind != "Plugin" || m.Metadata.Name != strings.TrimPrefix(root.Name(), "kubectl-") || len(m.Spec.Platforms) == 0 {
+		t.Fatalf("manifest %+v for command %s", m, root.Name())
+	}
+	for _, p := range m.Spec.Platforms {
+		if p.Bin != root.Name() || !strings.HasSuffix(p.URI, ".tar.gz") {
+			t.Errorf("platform %+v", p)
+		}
 	}
 }
