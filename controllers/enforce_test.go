@@ -164,6 +164,8 @@ var _ = Describe("Enforce mode", func() {
 		entries := journal(rb)
 		Expect(entries).To(HaveLen(1))
 		Expect(entries[0].Annotations).To(HaveKeyWithValue(revert.AnnotationAction, "Update"))
+		// Who drifted it: without the audit intake, the field manager of the tampering write.
+		Expect(entries[0].Annotations).To(HaveKeyWithValue(revert.AnnotationDriftedBy, ContainSubstring("field manager ")))
 		restored := &rbacv1.Role{}
 		Expect(json.Unmarshal([]byte(entries[0].Data[revert.PriorKey]), restored)).To(Succeed())
 		restored.ResourceVersion = getRole(ns, "app").ResourceVersion

@@ -49,6 +49,8 @@ type journalRow struct {
 	Baseline string                `json:"baseline"`
 	Action   v1alpha1.RevertAction `json:"action"`
 	Object   string                `json:"object"`
+	// DriftedBy is who left the object as the entry records it, when the operator knew.
+	DriftedBy string `json:"driftedBy,omitempty"`
 }
 
 func (o *journalOptions) run(cmd *cobra.Command, env *env, args []string) error {
@@ -76,7 +78,7 @@ func (o *journalOptions) run(cmd *cobra.Command, env *env, args []string) error 
 	for _, cm := range list.Items {
 		a := cm.Annotations
 		rows = append(rows, journalRow{Entry: cm.Name, Time: a[revert.AnnotationTime], Baseline: a[revert.AnnotationBaseline],
-			Action: v1alpha1.RevertAction(a[revert.AnnotationAction]), Object: a[revert.AnnotationObject]})
+			Action: v1alpha1.RevertAction(a[revert.AnnotationAction]), Object: a[revert.AnnotationObject], DriftedBy: a[revert.AnnotationDriftedBy]})
 	}
 	slices.SortFunc(rows, func(a, b journalRow) int { return cmp.Or(cmp.Compare(b.Time, a.Time), cmp.Compare(a.Entry, b.Entry)) })
 	if o.output == "json" {
@@ -89,9 +91,9 @@ func (o *journalOptions) run(cmd *cobra.Command, env *env, args []string) error 
 		return err
 	}
 	tw := tabwriter.NewWriter(env.streams.Out, 0, 8, 2, ' ', 0)
-	fmt.Fprintln(tw, "TIME\tBASELINE\tACTION\tOBJECT\tENTRY")
+	fmt.Fprintln(tw, "TIME\tBASELINE\tACTION\tOBJECT\tDRIFTED BY\tENTRY")
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Time, r.Baseline, r.Action, r.Object, r.Entry)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Time, r.Baseline, r.Action, r.Object, cmp.Or(r.DriftedBy, "-"), r.Entry)
 	}
 	return tw.Flush()
 }

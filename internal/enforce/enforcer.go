@@ -211,6 +211,9 @@ func (e *Enforcer) writer(a *revert.Action) revert.Writer {
 // of a failed revert.
 func (e *Enforcer) apply(ctx context.Context, log logr.Logger, rb *v1alpha1.RoleBaseline, s *State, a *revert.Action) (*outcome, time.Duration, error) {
 	w := e.writer(a)
+	if a.Kind != v1alpha1.RevertCreate {
+		a.DriftedBy = w.String() // a Create's object was deleted: its writer is not on it
+	}
 	log = log.WithValues("object", a.Ref.String(), "action", a.Kind, "writer", w.String(), "writerKind", w.Kind)
 	s.mu.Lock()
 	g := s.guardOf(a.Ref)

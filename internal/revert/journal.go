@@ -30,6 +30,9 @@ const (
 	AnnotationAction   = "guardrails.rbac-guardrails.io/action"
 	AnnotationObject   = "guardrails.rbac-guardrails.io/object"
 	AnnotationTime     = "guardrails.rbac-guardrails.io/time"
+	// AnnotationDriftedBy names who left the object as the entry records it: the user
+	// from the audit log and the field manager, when known.
+	AnnotationDriftedBy = "guardrails.rbac-guardrails.io/drifted-by"
 	// PriorKey holds the object's prior state as JSON, ready for kubectl create or
 	// replace; CreatedKey holds what a Create wrote, for an undo that deletes it.
 	PriorKey   = "prior.json"
@@ -55,6 +58,9 @@ func journalEntry(rb *v1alpha1.RoleBaseline, namespace string, a *Action, now ti
 			OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(rb, v1alpha1.GroupVersion.WithKind("RoleBaseline"))},
 		},
 		Data: map[string]string{},
+	}
+	if a.DriftedBy != "" {
+		cm.Annotations[AnnotationDriftedBy] = a.DriftedBy
 	}
 	if a.Prior != nil {
 		data, err := restorable(a.Prior)

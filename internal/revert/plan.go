@@ -29,6 +29,9 @@ type Action struct {
 	Desired client.Object
 	// Findings are what the write reverts.
 	Findings []drift.Finding
+	// DriftedBy names who left the object as it is (Writer.String), for the journal;
+	// empty when the caller does not know.
+	DriftedBy string
 }
 
 // Skip is a finding Enforce mode leaves alone, and why.

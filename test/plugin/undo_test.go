@@ -35,7 +35,7 @@ func entry(t *testing.T, ctx context.Context, c client.Client, rb *v1alpha1.Role
 	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: journalNS,
 		Labels: map[string]string{revert.JournalLabel: string(rb.UID)},
 		Annotations: map[string]string{revert.AnnotationBaseline: rb.Name, revert.AnnotationAction: string(action),
-			revert.AnnotationObject: object, revert.AnnotationTime: at}}, Data: map[string]string{}}
+			revert.AnnotationObject: object, revert.AnnotationTime: at, revert.AnnotationDriftedBy: "user mallory"}}, Data: map[string]string{}}
 	for key, obj := range data {
 		raw, err := json.Marshal(obj)
 		if err != nil {
@@ -114,7 +114,8 @@ func TestJournalAndUndo(t *testing.T) {
 		t.Fatalf("journal: exit %d: %s", code, errOut)
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if len(lines) != 3 || !strings.Contains(lines[1], "Create") || !strings.Contains(lines[2], "Update") || !strings.Contains(lines[2], "Role team/reader") {
+	if len(lines) != 3 || !strings.Contains(lines[1], "Create") || !strings.Contains(lines[2], "Update") || !strings.Contains(lines[2], "Role team/reader") ||
+		!strings.Contains(lines[0], "DRIFTED BY") || !strings.Contains(lines[2], "user mallory") {
 		t.Fatalf("journal, newest first:\n%s", out)
 	}
 
