@@ -19,7 +19,8 @@ import (
 // live is a connection to the cluster of the current context.
 type live struct {
 	c         client.Client
-	namespace string // -n, or the context's
+	namespace string       // -n, or the context's
+	note      func(string) // progress on stderr when it is a terminal; nil otherwise
 }
 
 // connect builds a client from the kubectl flags and makes the engine judge for the
@@ -49,7 +50,7 @@ func connect(env *env) (*live, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &live{c: c, namespace: ns}, nil
+	return &live{c: c, namespace: ns, note: notes(env)}, nil
 }
 
 // snapshot lists the live RBAC and namespaces; only those namespaces' Roles and
@@ -61,7 +62,9 @@ func (l *live) snapshot(ctx context.Context, namespaces []string) (*drift.Snapsh
 		return nil, fmt.Errorf("listing namespaces: %w", err)
 	}
 	s.Namespaces = nss.Items
+	defer l.progress(s, true)
 	lists := func(ns string) error {
+		l.progress(s, false)
 		var roles rbacv1.RoleList
 		var bindings rbacv1.RoleBindingList
 		if err := l.c.List(ctx, &roles, client.InNamespace(ns)); err != nil {
@@ -85,6 +88,7 @@ func (l *live) snapshot(ctx context.Context, namespaces []string) (*drift.Snapsh
 	if err := lists(""); err != nil {
 		return nil, err
 	}
+	l.progress(s, false)
 	var crs rbacv1.ClusterRoleList
 	var crbs rbacv1.ClusterRoleBindingList
 	if err := l.c.List(ctx, &crs); err != nil {
@@ -104,4 +108,17 @@ func (l *live) baselines(ctx context.Context) ([]v1alpha1.RoleBaseline, error) {
 		return nil, fmt.Errorf("listing RoleBaselines (is the CRD installed?): %w", err)
 	}
 	return list.Items, nil
+}
+
+// progress says how much RBAC was listed so far, and ends the line when done.
+func (l *live) progress(s *drift.Snapshot, done bool) {
+	if l.note == nil {
+		return
+	}
+	msg := fmt.Sprintf("listing RBAC: %d Roles, %d RoleBindings, %d ClusterRoles, %d ClusterRoleBindings",
+		len(s.Roles), len(s.RoleBindings), len(s.ClusterRoles), len(s.ClusterRoleBindings))
+	if done {
+		msg += "\n"
+	}
+	l.note(msg)
 }

@@ -32,11 +32,20 @@ func liveOrFiles(ctx context.Context, env *env, files []string) (*drift.Snapshot
 	return l.snapshot(ctx, nil)
 }
 
-// progress reports bytes read on stderr, at most once a second, when stderr is a
-// terminal; nil (quiet) otherwise, as in CI.
-func progress(env *env, what string) func(int64) {
+// notes writes progress lines over each other on stderr when it is a terminal; nil
+// (quiet) otherwise, as in CI.
+func notes(env *env) func(string) {
 	f, ok := env.streams.ErrOut.(*os.File)
 	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return nil
+	}
+	return func(msg string) { fmt.Fprintf(f, "\r\033[K%s", msg) }
+}
+
+// progress reports bytes read, at most once a second, through notes.
+func progress(env *env, what string) func(int64) {
+	note := notes(env)
+	if note == nil {
 		return nil
 	}
 	var last time.Time
@@ -45,7 +54,7 @@ func progress(env *env, what string) func(int64) {
 			return
 		}
 		last = time.Now()
-		fmt.Fprintf(f, "\r%s: %d MiB", what, n>>20)
+		note(fmt.Sprintf("%s: %d MiB", what, n>>20))
 	}
 }
 

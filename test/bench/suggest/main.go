@@ -87,7 +87,7 @@ func main() {
 	wall := time.Since(t0)
 	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
 	fmt.Printf("suggest over %d events: %.2f s wall, %.2f s CPU, peak RSS %.0f MB\n", per**files, wall.Seconds(),
-		(time.Duration(ru.Utime.Nano())+time.Duration(ru.Stime.Nano())).Seconds(), float64(ru.Maxrss)/1024)
+		(time.Duration(ru.Utime.Nano()) + time.Duration(ru.Stime.Nano())).Seconds(), float64(ru.Maxrss)/1024)
 	data, err := os.ReadFile(out.Name())
 	check(err)
 	fmt.Printf("first lines of the suggestion:\n%s\n", strings.Join(strings.SplitN(string(data), "\n", 4)[:3], "\n"))
