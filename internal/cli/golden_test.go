@@ -152,6 +152,8 @@ func TestSnapshotRoundTrip(t *testing.T) {
 	}
 	one, _, _ := run(t, "", "snapshot", "-A", "-f", "testdata/check/rbac.yaml", "--name", "team-a")
 	golden(t, "snapshot.yaml", one)
+	list, _, _ := run(t, "", "snapshot", "-A", "-f", "testdata/check/rbac.yaml", "--name", "team-a", "-o", "json")
+	golden(t, "snapshot.json", list)
 }
 
 func TestExplainGolden(t *testing.T) {
