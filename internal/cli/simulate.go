@@ -109,9 +109,9 @@ func enforced(rb *v1alpha1.RoleBaseline, snap *drift.Snapshot) (*drift.Snapshot,
 		return nil, fmt.Errorf("RoleBaseline %s: %w", rb.Name, err)
 	}
 	objects := map[drift.ObjectRef]client.Object{}
-	for _, o := range objectsOf(snap) {
+	for _, o := range snap.RBAC() {
 		ref, _ := drift.RefOf(o)
-		objects[ref] = o
+		objects[ref] = o.(client.Object)
 	}
 	actions, _ := revert.Plan(&rb.Spec, fs, func(ref drift.ObjectRef) client.Object { return objects[ref] })
 	for _, a := range actions {
@@ -136,23 +136,6 @@ func enforced(rb *v1alpha1.RoleBaseline, snap *drift.Snapshot) (*drift.Snapshot,
 		}
 	}
 	return out, nil
-}
-
-func objectsOf(s *drift.Snapshot) []client.Object {
-	var out []client.Object
-	for i := range s.Roles {
-		out = append(out, &s.Roles[i])
-	}
-	for i := range s.ClusterRoles {
-		out = append(out, &s.ClusterRoles[i])
-	}
-	for i := range s.RoleBindings {
-		out = append(out, &s.RoleBindings[i])
-	}
-	for i := range s.ClusterRoleBindings {
-		out = append(out, &s.ClusterRoleBindings[i])
-	}
-	return out
 }
 
 // replay asks the authorizer about every request the log's RBAC authorizer allowed,

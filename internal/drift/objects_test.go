@@ -13,18 +13,7 @@ func snapshotObjects(s *Snapshot) []runtime.Object {
 	for i := range s.Namespaces {
 		out = append(out, &s.Namespaces[i])
 	}
-	for i := range s.Roles {
-		out = append(out, &s.Roles[i])
-	}
-	for i := range s.ClusterRoles {
-		out = append(out, &s.ClusterRoles[i])
-	}
-	for i := range s.RoleBindings {
-		out = append(out, &s.RoleBindings[i])
-	}
-	for i := range s.ClusterRoleBindings {
-		out = append(out, &s.ClusterRoleBindings[i])
-	}
+	out = append(out, s.RBAC()...)
 	for i := range s.ServiceAccounts {
 		out = append(out, &s.ServiceAccounts[i])
 	}

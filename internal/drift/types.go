@@ -3,6 +3,7 @@ package drift
 import (
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
 )
@@ -57,6 +58,25 @@ type Snapshot struct {
 	// Namespaces, with labels, decide which namespaces the scope selects and where
 	// declared namespaced roles and bindings are expected.
 	Namespaces []corev1.Namespace
+}
+
+// RBAC lists the snapshot's Roles, ClusterRoles and their bindings, as pointers
+// into it.
+func (s *Snapshot) RBAC() []runtime.Object {
+	out := make([]runtime.Object, 0, len(s.Roles)+len(s.ClusterRoles)+len(s.RoleBindings)+len(s.ClusterRoleBindings))
+	for i := range s.Roles {
+		out = append(out, &s.Roles[i])
+	}
+	for i := range s.ClusterRoles {
+		out = append(out, &s.ClusterRoles[i])
+	}
+	for i := range s.RoleBindings {
+		out = append(out, &s.RoleBindings[i])
+	}
+	for i := range s.ClusterRoleBindings {
+		out = append(out, &s.ClusterRoleBindings[i])
+	}
+	return out
 }
 
 // Usage is audit-log usage data, for advisory UnusedPermission findings. With nil

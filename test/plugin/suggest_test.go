@@ -1,9 +1,7 @@
 package plugin_test
 
 import (
-	"bytes"
 	"context"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,14 +10,11 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/yaml"
 
-	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/cli"
 )
 
@@ -29,38 +24,14 @@ import (
 // agrees (0 denials), while a deliberately narrowed baseline is denied exactly the
 // request it cut.
 func TestSuggestAndSimulate(t *testing.T) {
-	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
-		t.Skip("needs envtest: run `make test`, or set KUBEBUILDER_ASSETS")
-	}
 	ctx := context.Background()
 	dir := t.TempDir()
 	logPath := filepath.Join(dir, "audit.log")
-	env := &envtest.Environment{CRDDirectoryPaths: []string{filepath.Join("..", "..", "config", "crd", "bases")}, ErrorIfCRDPathMissing: true}
-	args := env.ControlPlane.GetAPIServer().Configure()
-	args.Set("audit-policy-file", filepath.Join("..", "..", "config", "audit", "policy.yaml"))
-	args.Set("audit-log-path", logPath)
-	cfg, err := env.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = env.Stop() })
-	if err := v1alpha1.AddToScheme(scheme.Scheme); err != nil {
-		t.Fatal(err)
-	}
-	c, err := client.New(cfg, client.Options{Scheme: scheme.Scheme})
-	if err != nil {
-		t.Fatal(err)
-	}
-	kubeconfig := filepath.Join(dir, "kubeconfig")
-	if err := os.WriteFile(kubeconfig, env.KubeConfig, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	run := func(stdin string, args ...string) (string, string, int) {
-		var out, errOut bytes.Buffer
-		code := cli.Main(ctx, append(args, "--kubeconfig", kubeconfig), genericiooptions.IOStreams{In: strings.NewReader(stdin), Out: &out, ErrOut: &errOut})
-		return out.String(), errOut.String(), code
-	}
-
+	k := start(t, func(args *envtest.Arguments) {
+		args.Set("audit-policy-file", filepath.Join("..", "..", "config", "audit", "policy.yaml"))
+		args.Set("audit-log-path", logPath)
+	})
+	env, cfg, c, run := k.env, k.cfg, k.c, k.run
 	must := func(err error) {
 		t.Helper()
 		if err != nil {
