@@ -1,4 +1,4 @@
-// Package v1alpha1 holds the RoleBaseline API of the guardrails.rbac-guardrails.io group.
+// Package v1alpha1 holds the RoleBaseline and AccessGrant API of the guardrails.rbac-guardrails.io group.
 //
 // It depends on apimachinery and the core API types only, so the CLI, the webhook and
 // other programs can import it without pulling in controller-runtime.
@@ -25,7 +25,7 @@ var (
 )
 
 func addKnownTypes(scheme *runtime.Scheme) error {
-	scheme.AddKnownTypes(GroupVersion, &RoleBaseline{}, &RoleBaselineList{})
+	scheme.AddKnownTypes(GroupVersion, &RoleBaseline{}, &RoleBaselineList{}, &AccessGrant{}, &AccessGrantList{})
 	metav1.AddToGroupVersion(scheme, GroupVersion)
 	return nil
 }

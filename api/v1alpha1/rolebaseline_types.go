@@ -89,6 +89,15 @@ type RoleBaselineSpec struct {
 	// +optional
 	Enforcement Enforcement `json:"enforcement,omitempty"`
 
+	// grants is the just-in-time access policy: which roles AccessGrants may give for a
+	// while, to whom, where, for how long and with whose approval. A grant's binding
+	// counts as declared while the grant is active. Rule names are unique.
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=64
+	// +optional
+	Grants []GrantPolicy `json:"grants,omitempty"`
+
 	// unmanaged says what to do with in-scope RBAC objects that roles and bindings do
 	// not declare: Ignore (default), Report them as Unexpected, or Remove them in Enforce mode.
 	// +kubebuilder:default=Ignore

@@ -8,3 +8,8 @@ import _ "embed"
 //
 //go:embed bases/guardrails.rbac-guardrails.io_rolebaselines.yaml
 var RoleBaselines []byte
+
+// AccessGrants is the AccessGrant CRD as `make manifests` writes it.
+//
+//go:embed bases/guardrails.rbac-guardrails.io_accessgrants.yaml
+var AccessGrants []byte
