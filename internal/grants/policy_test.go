@@ -44,7 +44,9 @@ func TestMatch(t *testing.T) {
 			s.Subject = &v1alpha1.Subject{Kind: v1alpha1.SubjectUser, APIGroup: rbacv1.GroupName, Name: "mallory"}
 		}), requester: "alice", groups: []string{"oncall"}, why: []string{"spec.subject: User mallory is not among its subjects (Group oncall)"}},
 		"the group itself": {spec: grant(func(s *v1alpha1.AccessGrantSpec) { s.Subject = &oncall }), requester: "alice", rule: "oncall-edit"},
-		"another role": {spec: grant(func(s *v1alpha1.AccessGrantSpec) { s.Role = v1alpha1.RoleRef{Kind: v1alpha1.KindClusterRole, Name: "admin"} }),
+		"another role": {spec: grant(func(s *v1alpha1.AccessGrantSpec) {
+			s.Role = v1alpha1.RoleRef{Kind: v1alpha1.KindClusterRole, Name: "admin"}
+		}),
 			requester: "alice", groups: []string{"oncall"},
 			why: []string{"rule oncall-edit: spec.role: ClusterRole admin is not among its roles (ClusterRole edit)", "rule view-anywhere: spec.role: ClusterRole admin is not among its roles (ClusterRole view)"}},
 		"a namespace the rule does not name": {spec: grant(func(s *v1alpha1.AccessGrantSpec) { s.Namespaces = []string{"shop", "prod"} }),
