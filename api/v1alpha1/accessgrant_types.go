@@ -77,6 +77,14 @@ type AccessGrantSpec struct {
 	// +optional
 	Requester string `json:"requester,omitempty"`
 
+	// requesterGroups are the requester's groups at creation, which the policy's group
+	// subjects are matched against; set by the admission webhook, like requester.
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="spec.requesterGroups cannot change"
+	// +optional
+	RequesterGroups []string `json:"requesterGroups,omitempty"`
+
 	// subject gets the access; omitted, the requester (a ServiceAccount when the
 	// requester is one).
 	// +optional

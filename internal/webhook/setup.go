@@ -19,7 +19,7 @@ type Options struct {
 	RelaxGroups []string
 }
 
-// Register serves both handlers on the manager's webhook server.
+// Register serves the handlers on the manager's webhook server.
 func Register(mgr ctrl.Manager, p Previewer, opts Options) {
 	dec := admission.NewDecoder(mgr.GetScheme())
 	srv := mgr.GetWebhookServer()
@@ -27,4 +27,6 @@ func Register(mgr ctrl.Manager, p Previewer, opts Options) {
 	srv.Register(BaselinePath, &webhook.Admission{Handler: &BaselineHandler{Client: mgr.GetClient(), Decoder: dec,
 		MaxReviews: opts.MaxReviews, Approvals: opts.Approvals, RelaxGroups: opts.RelaxGroups,
 		Recorder: mgr.GetEventRecorder("rbac-guardrails")}})
+	srv.Register(GrantDefaultPath, &webhook.Admission{Handler: &GrantDefaulter{Decoder: dec}})
+	srv.Register(GrantValidatePath, &webhook.Admission{Handler: &GrantValidator{Client: mgr.GetClient(), Decoder: dec}})
 }
