@@ -85,6 +85,7 @@ bench: setup-envtest ## Run the engine, webhook and audit intake benchmarks and 
 	KUBEBUILDER_ASSETS="$$assets" go run ./test/bench/detect $(BENCH_FLAGS) && \
 	KUBEBUILDER_ASSETS="$$assets" go run ./test/bench/detect -mode enforce $(BENCH_FLAGS) && \
 	KUBEBUILDER_ASSETS="$$assets" go run ./test/bench/admission && \
+	KUBEBUILDER_ASSETS="$$assets" go run ./test/bench/grants -grants 1000 && \
 	KUBEBUILDER_ASSETS="$$assets" go test -run '^$$' -bench SubjectAccessReview -benchtime 2000x ./test/semantics/
 
 # Where make reliability writes the figures of its run (docs/reliability.md keeps the reviewed ones).

@@ -103,6 +103,14 @@ func Setup(mgr manager.Manager, o Options) (*Operator, error) {
 	if err := (&controllers.EnforceReconciler{Registry: reg, Enforcer: enf}).SetupWithManager(mgr); err != nil {
 		return nil, err
 	}
+	now := o.Now
+	if now == nil {
+		now = time.Now
+	}
+	if err := (&controllers.AccessGrantReconciler{Client: mgr.GetClient(), Reader: mgr.GetAPIReader(),
+		Recorder: mgr.GetEventRecorder("rbac-guardrails"), JournalNamespace: o.Enforce.JournalNamespace, Now: now}).SetupWithManager(mgr); err != nil {
+		return nil, err
+	}
 	if o.Webhooks.Enabled {
 		webhook.Register(mgr, reg, webhook.Options{Exemptions: o.Webhooks.Exemptions(), Approvals: approvals,
 			RelaxGroups: webhook.SplitList(o.Webhooks.RelaxGroups)})
