@@ -50,6 +50,9 @@ type AccessGrantReconciler struct {
 
 // SetupWithManager registers the controller; it runs on the leader only.
 func (r *AccessGrantReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	if err := registerActiveGrants(mgr.GetCache()); err != nil {
+		return err
+	}
 	return ctrl.NewControllerManagedBy(mgr).Named("accessgrant").
 		// Expiries cluster (a shift's grants end together) and each is three writes:
 		// several at once keep removal within a second of expiry.
@@ -115,6 +118,7 @@ func (r *AccessGrantReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 		}
 	}
 	if before != plan.State {
+		observeTransition(g, &g.Status)
 		r.Recorder.Eventf(g, nil, corev1.EventTypeNormal, string(plan.State), "Grant", "%s", plan.Reason)
 	}
 	return ctrl.Result{RequeueAfter: plan.Again}, nil

@@ -5,6 +5,7 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -12,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
+	"github.com/rbac-guardrails/rbac-guardrails/controllers"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/revert"
 )
 
@@ -66,8 +68,10 @@ var _ = Describe("AccessGrant controller", func() {
 		Expect(k8sClient.Delete(ctx, rb)).To(Succeed())
 		Eventually(binding(ns, g)).Should(Succeed())
 
-		By("removing it at expiry")
+		By("removing it at expiry, counted in the metrics")
+		Expect(testutil.ToFloat64(controllers.GrantTransitionsTotal.WithLabelValues(baseline, "Active"))).To(BeNumerically(">=", 1))
 		Eventually(state(g), 10*time.Second).Should(Equal(v1alpha1.GrantExpired))
+		Expect(testutil.ToFloat64(controllers.GrantTransitionsTotal.WithLabelValues(baseline, "Expired"))).To(Equal(1.0))
 		Expect(apierrors.IsNotFound(binding(ns, g)())).To(BeTrue())
 		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(g), cur)).To(Succeed())
 		Expect(cur.Status.EndedAt.Sub(cur.Status.ExpiresAt.Time)).To(BeNumerically("<", 2*time.Second))

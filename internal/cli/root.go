@@ -12,6 +12,8 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
 )
 
 // Exit codes, as the plugin documents them.
@@ -61,7 +63,8 @@ operator's reverts. Exit codes: 0 clean, 1 findings at or above --fail-on,
 	root.SetErr(streams.ErrOut)
 	flags.AddFlags(root.PersistentFlags())
 	env := &env{flags: flags, streams: streams}
-	root.AddCommand(newCheck(env), newSnapshot(env), newSuggest(env), newSimulate(env), newExplain(env), newJournal(env), newUndo(env))
+	root.AddCommand(newCheck(env), newSnapshot(env), newSuggest(env), newSimulate(env), newExplain(env), newJournal(env), newUndo(env),
+		newDecide(env, v1alpha1.GrantDecisionApproved), newDecide(env, v1alpha1.GrantDecisionDenied), newRevoke(env))
 	return root
 }
 

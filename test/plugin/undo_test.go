@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -125,5 +126,37 @@ func TestJournalAndUndo(t *testing.T) {
 	}
 	if _, errOut, code := run("undo", "no-such-entry"); code != cli.ExitUsage || !strings.Contains(errOut, "journal entry no-such-entry") {
 		t.Fatalf("an unknown entry: exit %d: %s", code, errOut)
+	}
+}
+
+// TestApproveAndRevoke: approve records the decision under the caller's own name (as
+// the API server knows them) and refuses a second decision; revoke sets revoked.
+func TestApproveAndRevoke(t *testing.T) {
+	ctx := context.Background()
+	k := start(t, nil)
+	g := &v1alpha1.AccessGrant{ObjectMeta: metav1.ObjectMeta{Name: "alice-inc-1"}, Spec: v1alpha1.AccessGrantSpec{
+		Baseline: "team", Requester: "alice", Role: v1alpha1.RoleRef{Kind: v1alpha1.KindClusterRole, Name: "view"},
+		Namespaces: []string{"team"}, Duration: metav1.Duration{Duration: time.Hour}, Reason: "INC-1"}}
+	if err := k.c.Create(ctx, g); err != nil {
+		t.Fatal(err)
+	}
+	if out, errOut, code := k.run("", "approve", g.Name, "--comment", "ok for the incident"); code != cli.ExitClean || !strings.Contains(out, "approved") {
+		t.Fatalf("approve: exit %d: %s %s", code, out, errOut)
+	}
+	got := &v1alpha1.AccessGrant{}
+	if err := k.c.Get(ctx, client.ObjectKeyFromObject(g), got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Spec.Approval == nil || got.Spec.Approval.Decision != v1alpha1.GrantDecisionApproved || got.Spec.Approval.By == "" || got.Spec.Approval.Comment != "ok for the incident" {
+		t.Fatalf("approval: %+v", got.Spec.Approval)
+	}
+	if _, errOut, code := k.run("", "deny", g.Name); code != cli.ExitUsage || !strings.Contains(errOut, "the decision is final") {
+		t.Fatalf("a second decision: exit %d: %s", code, errOut)
+	}
+	if _, errOut, code := k.run("", "revoke", g.Name); code != cli.ExitClean {
+		t.Fatalf("revoke: exit %d: %s", code, errOut)
+	}
+	if err := k.c.Get(ctx, client.ObjectKeyFromObject(g), got); err != nil || !got.Spec.Revoked {
+		t.Fatalf("not revoked: %v %v", got.Spec.Revoked, err)
 	}
 }
