@@ -102,6 +102,7 @@ func (r *AccessGrantReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 		st.Bindings = nil
 	}
 	st.State, st.ObservedGeneration = plan.State, g.Generation
+	st.Subject = describeSubject(grants.SubjectOf(&g.Spec, g.Spec.Requester))
 	if rule != nil {
 		st.Policy = rule.Name
 	}
@@ -227,13 +228,20 @@ func (r *AccessGrantReconciler) write(ctx context.Context, rb *v1alpha1.RoleBase
 	return err
 }
 
+func describeSubject(s rbacv1.Subject) string {
+	if s.Kind == rbacv1.ServiceAccountKind {
+		return "ServiceAccount " + s.Namespace + "/" + s.Name
+	}
+	return s.Kind + " " + s.Name
+}
+
 func refOf(obj client.Object) drift.ObjectRef {
 	ref, _ := drift.RefOf(obj)
 	return ref
 }
 
 func equalStatus(a, b *v1alpha1.AccessGrantStatus) bool {
-	return a.State == b.State && a.Policy == b.Policy && a.ObservedGeneration == b.ObservedGeneration &&
+	return a.State == b.State && a.Subject == b.Subject && a.Policy == b.Policy && a.ObservedGeneration == b.ObservedGeneration &&
 		ptrTimeEqual(a.ActivatedAt, b.ActivatedAt) && ptrTimeEqual(a.ExpiresAt, b.ExpiresAt) && ptrTimeEqual(a.EndedAt, b.EndedAt) &&
 		slices.Equal(a.Bindings, b.Bindings) && conditionsEqual(a.Conditions, b.Conditions)
 }

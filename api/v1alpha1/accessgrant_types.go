@@ -152,6 +152,11 @@ type AccessGrantStatus struct {
 	// +optional
 	State GrantState `json:"state,omitempty"`
 
+	// subject is who the grant gives access to: spec.subject, or the requester.
+	// +kubebuilder:validation:MaxLength=300
+	// +optional
+	Subject string `json:"subject,omitempty"`
+
 	// policy is the name of the spec.grants rule that allows the grant.
 	// +kubebuilder:validation:MaxLength=63
 	// +optional
@@ -189,11 +194,11 @@ type AccessGrantStatus struct {
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:scope=Cluster,shortName=ag,categories=guardrails
-// +kubebuilder:printcolumn:name="Subject",type=string,JSONPath=`.spec.subject.name`
+// +kubebuilder:printcolumn:name="Subject",type=string,JSONPath=`.status.subject`
 // +kubebuilder:printcolumn:name="Role",type=string,JSONPath=`.spec.role.name`
 // +kubebuilder:printcolumn:name="Where",type=string,JSONPath=`.spec.namespaces`
 // +kubebuilder:printcolumn:name="State",type=string,JSONPath=`.status.state`
-// +kubebuilder:printcolumn:name="Expires",type=date,JSONPath=`.status.expiresAt`
+// +kubebuilder:printcolumn:name="Expires",type=string,JSONPath=`.status.expiresAt`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type AccessGrant struct {
 	metav1.TypeMeta `json:",inline"`

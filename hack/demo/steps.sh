@@ -126,6 +126,49 @@ else
 	results+=("FAIL  no journal entry in status.journal")
 fi
 
+banner "Just-in-time access: alice asks to read pods in payments, bob approves, it ends on time"
+kubectl apply -f hack/demo/access-grants-rbac.yaml
+kubectl patch rolebaseline "$baseline" --type=merge -p '{"spec":{"grants":[{"name":"oncall-pods","roles":[{"kind":"ClusterRole","name":"demo-pod-reader"}],
+  "subjects":[{"kind":"Group","apiGroup":"rbac.authorization.k8s.io","name":"demo:oncall"}],"namespaces":["payments"],
+  "maxDuration":"1h","approvers":"demo:leads"}]}}'
+alice=(--as=alice@example.com --as-group=demo:oncall)
+if kubectl "${alice[@]}" auth can-i list pods -n payments >/dev/null 2>&1; then results+=("FAIL  alice could list pods before any grant"); fi
+kubectl "${alice[@]}" create -f - <<'GRANT'
+apiVersion: guardrails.rbac-guardrails.io/v1alpha1
+kind: AccessGrant
+metadata: {name: alice-inc-4711}
+spec:
+  baseline: team-payments
+  role: {kind: ClusterRole, name: demo-pod-reader}
+  namespaces: [payments]
+  duration: 15s
+  reason: INC-4711 checkout errors
+GRANT
+echo "requester recorded by the webhook: $(kubectl get accessgrant alice-inc-4711 -o jsonpath='{.spec.requester}')"
+selfapproval=$(bin/kubectl-guardrails "${alice[@]}" approve alice-inc-4711 2>&1 || true)
+echo "$selfapproval"
+if [[ "$selfapproval" == *"cannot decide on their own grant"* ]]; then results+=("ok    self-approval refused"); else results+=("FAIL  self-approval was not refused"); fi
+grant_state() { kubectl get accessgrant alice-inc-4711 -o jsonpath='{.status.state}'; }
+for _ in $(seq 1 50); do [ "$(grant_state)" = Pending ] && break; sleep 0.1; done
+bin/kubectl-guardrails --as=bob@example.com --as-group=demo:leads --as-group=system:masters approve alice-inc-4711 --comment "for INC-4711"
+for _ in $(seq 1 100); do [ "$(grant_state)" = Active ] && break; sleep 0.1; done
+kubectl get accessgrants
+using=""
+for _ in $(seq 1 50); do # the API server's RBAC cache takes the new binding in a moment
+	if kubectl "${alice[@]}" get pods -n payments >/dev/null 2>&1; then using=yes; break; fi
+	sleep 0.1
+done
+if [ -n "$using" ]; then results+=("ok    approved grant active: alice lists pods in payments"); else results+=("FAIL  alice cannot list pods with an active grant"); fi
+echo "waiting for the grant to expire (15 s)..."
+for _ in $(seq 1 300); do [ "$(grant_state)" = Expired ] && break; sleep 0.1; done
+kubectl get accessgrants
+if [ "$(grant_state)" = Expired ] && ! kubectl "${alice[@]}" auth can-i list pods -n payments >/dev/null 2>&1; then
+	results+=("ok    grant expired on time: its binding is gone and alice can no longer list pods")
+else
+	results+=("FAIL  the grant did not end on time (state $(grant_state))")
+fi
+kubectl get events -n default --field-selector involvedObject.kind=AccessGrant -o custom-columns='REASON:.reason,MESSAGE:.message' 2>/dev/null | tail -n 4 || true
+
 banner "Summary"
 printf '%s\n' "${results[@]}"
 if printf '%s\n' "${results[@]}" | grep -q '^FAIL'; then
