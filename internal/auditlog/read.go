@@ -6,6 +6,7 @@ package auditlog
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"compress/gzip"
 	"encoding/json"
 	"fmt"
@@ -48,27 +49,12 @@ func Files(paths []string) ([]string, error) {
 				files = append(files, file{filepath.Join(p, e.Name()), fi.ModTime().UnixNano()})
 			}
 		}
-		slices.SortFunc(files, func(a, b file) int {
-			if a.mod != b.mod {
-				return int(min(max(a.mod-b.mod, -1), 1))
-			}
-			return compareStrings(a.path, b.path)
-		})
+		slices.SortFunc(files, func(a, b file) int { return cmp.Or(cmp.Compare(a.mod, b.mod), cmp.Compare(a.path, b.path)) })
 		for _, f := range files {
 			out = append(out, f.path)
 		}
 	}
 	return out, nil
-}
-
-func compareStrings(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // Read decodes every event of files and hands it to fn, from several goroutines at

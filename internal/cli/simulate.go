@@ -124,16 +124,7 @@ func enforced(rb *v1alpha1.RoleBaseline, snap *drift.Snapshot) (*drift.Snapshot,
 	}
 	out := &drift.Snapshot{Namespaces: snap.Namespaces}
 	for _, ref := range slices.SortedFunc(maps.Keys(objects), func(a, b drift.ObjectRef) int { return strings.Compare(a.String(), b.String()) }) {
-		switch t := objects[ref].(type) {
-		case *rbacv1.Role:
-			out.Roles = append(out.Roles, *t)
-		case *rbacv1.ClusterRole:
-			out.ClusterRoles = append(out.ClusterRoles, *t)
-		case *rbacv1.RoleBinding:
-			out.RoleBindings = append(out.RoleBindings, *t)
-		case *rbacv1.ClusterRoleBinding:
-			out.ClusterRoleBindings = append(out.ClusterRoleBindings, *t)
-		}
+		out.Add(objects[ref])
 	}
 	return out, nil
 }

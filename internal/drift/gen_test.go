@@ -256,18 +256,7 @@ func refOf(o runtime.Object) ObjectRef {
 func (w world) snapshot() *Snapshot {
 	s := &Snapshot{}
 	for _, o := range w {
-		switch t := o.(type) {
-		case *rbacv1.Role:
-			s.Roles = append(s.Roles, *t)
-		case *rbacv1.ClusterRole:
-			s.ClusterRoles = append(s.ClusterRoles, *t)
-		case *rbacv1.RoleBinding:
-			s.RoleBindings = append(s.RoleBindings, *t)
-		case *rbacv1.ClusterRoleBinding:
-			s.ClusterRoleBindings = append(s.ClusterRoleBindings, *t)
-		case *corev1.Namespace:
-			s.Namespaces = append(s.Namespaces, *t)
-		}
+		s.Add(o)
 	}
 	return s
 }

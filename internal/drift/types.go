@@ -79,6 +79,25 @@ func (s *Snapshot) RBAC() []runtime.Object {
 	return out
 }
 
+// Add puts objects into the snapshot by kind: RBAC objects and Namespaces; others
+// are ignored.
+func (s *Snapshot) Add(objs ...runtime.Object) {
+	for _, o := range objs {
+		switch t := o.(type) {
+		case *rbacv1.Role:
+			s.Roles = append(s.Roles, *t)
+		case *rbacv1.ClusterRole:
+			s.ClusterRoles = append(s.ClusterRoles, *t)
+		case *rbacv1.RoleBinding:
+			s.RoleBindings = append(s.RoleBindings, *t)
+		case *rbacv1.ClusterRoleBinding:
+			s.ClusterRoleBindings = append(s.ClusterRoleBindings, *t)
+		case *corev1.Namespace:
+			s.Namespaces = append(s.Namespaces, *t)
+		}
+	}
+}
+
 // Usage is audit-log usage data, for advisory UnusedPermission findings. With nil
 // usage the engine reports none: no data is not evidence that nothing was used.
 type Usage interface {
