@@ -10,6 +10,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
@@ -101,16 +102,22 @@ var _ = Describe("AccessGrant controller", func() {
 		Eventually(state(g)).Should(Equal(v1alpha1.GrantPending))
 		Consistently(binding(ns, g), time.Second).ShouldNot(Succeed())
 
-		cur := &v1alpha1.AccessGrant{}
-		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(g), cur)).To(Succeed())
-		cur.Spec.Approval = &v1alpha1.GrantApproval{Decision: v1alpha1.GrantDecisionApproved, By: "bob"}
-		Expect(k8sClient.Update(ctx, cur)).To(Succeed())
+		// The controller writes the status meanwhile: each change retries a conflict.
+		change := func(mut func(*v1alpha1.AccessGrant)) {
+			Expect(retry.RetryOnConflict(retry.DefaultRetry, func() error {
+				cur := &v1alpha1.AccessGrant{}
+				Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(g), cur)).To(Succeed())
+				mut(cur)
+				return k8sClient.Update(ctx, cur)
+			})).To(Succeed())
+		}
+		change(func(cur *v1alpha1.AccessGrant) {
+			cur.Spec.Approval = &v1alpha1.GrantApproval{Decision: v1alpha1.GrantDecisionApproved, By: "bob"}
+		})
 		Eventually(state(g)).Should(Equal(v1alpha1.GrantActive))
 		Eventually(binding(ns, g)).Should(Succeed())
 
-		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(g), cur)).To(Succeed())
-		cur.Spec.Revoked = true
-		Expect(k8sClient.Update(ctx, cur)).To(Succeed())
+		change(func(cur *v1alpha1.AccessGrant) { cur.Spec.Revoked = true })
 		Eventually(state(g)).Should(Equal(v1alpha1.GrantRevoked))
 		Expect(apierrors.IsNotFound(binding(ns, g)())).To(BeTrue())
 	})

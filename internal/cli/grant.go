@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 	authenticationv1 "k8s.io/api/authentication/v1"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
@@ -27,7 +28,7 @@ themselves.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return updateGrant(cmd.Context(), env, args[0], func(g *v1alpha1.AccessGrant, me string) error {
 				if g.Spec.Approval != nil {
-					return fmt.Errorf("AccessGrant %s was already %s by %s: the decision is final", g.Name, g.Spec.Approval.Decision, g.Spec.Approval.By)
+					return fmt.Errorf("already %s by %s: the decision is final", g.Spec.Approval.Decision, g.Spec.Approval.By)
 				}
 				g.Spec.Approval = &v1alpha1.GrantApproval{Decision: decision, By: me, Comment: comment}
 				return nil
@@ -62,14 +63,19 @@ func updateGrant(ctx context.Context, env *env, name string, change func(*v1alph
 	if err != nil {
 		return err
 	}
-	g := &v1alpha1.AccessGrant{}
-	if err := l.c.Get(ctx, client.ObjectKey{Name: name}, g); err != nil {
-		return fmt.Errorf("AccessGrant %s: %w", name, err)
-	}
-	if err := change(g, me); err != nil {
-		return err
-	}
-	if err := l.c.Update(ctx, g); err != nil {
+	// The operator writes the grant's status as it moves: a conflict is retried on
+	// the newest version.
+	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		g := &v1alpha1.AccessGrant{}
+		if err := l.c.Get(ctx, client.ObjectKey{Name: name}, g); err != nil {
+			return err
+		}
+		if err := change(g, me); err != nil {
+			return err
+		}
+		return l.c.Update(ctx, g)
+	})
+	if err != nil {
 		return fmt.Errorf("AccessGrant %s: %w", name, err)
 	}
 	_, err = fmt.Fprintf(env.streams.Out, done, name)

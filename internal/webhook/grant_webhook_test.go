@@ -8,6 +8,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
@@ -79,11 +80,14 @@ var _ = Describe("AccessGrant webhooks", func() {
 		alice, _ := userClient(aliceName, []string{oncall, leads}, "cluster-admin")
 		g := grant(baseline, ns)
 		Expect(alice.Create(ctx, g)).To(Succeed())
+		// The controller writes the grant's status meanwhile: retry a conflict.
 		decide := func(c client.Client, by string, d v1alpha1.GrantDecision) error {
-			cur := &v1alpha1.AccessGrant{}
-			Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(g), cur)).To(Succeed())
-			cur.Spec.Approval = &v1alpha1.GrantApproval{Decision: d, By: by}
-			return c.Update(ctx, cur)
+			return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+				cur := &v1alpha1.AccessGrant{}
+				Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(g), cur)).To(Succeed())
+				cur.Spec.Approval = &v1alpha1.GrantApproval{Decision: d, By: by}
+				return c.Update(ctx, cur)
+			})
 		}
 
 		By("refusing self-approval, even by a member of the approvers")
