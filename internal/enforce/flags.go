@@ -34,5 +34,6 @@ func (f *Flags) BindFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&f.RequireApproval, "require-approval", true,
 		"Write nothing for an Enforce baseline until the admission webhook has approved its effects for an author allowed to "+
 			"make them (docs/security.md). Turn off only where the webhook cannot run: anyone who may edit a baseline can then "+
-			"make the operator write RBAC with its own permissions.")
+			"make the operator write RBAC with its own permissions. Off, AccessGrants are also activated without the webhooks, "+
+			"which alone verify their requester and approver.")
 }

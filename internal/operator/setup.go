@@ -107,9 +107,16 @@ func Setup(mgr manager.Manager, o Options) (*Operator, error) {
 	if now == nil {
 		now = time.Now
 	}
-	if err := (&controllers.AccessGrantReconciler{Client: mgr.GetClient(), Reader: mgr.GetAPIReader(),
-		Recorder: mgr.GetEventRecorder("rbac-guardrails"), JournalNamespace: o.Enforce.JournalNamespace, Now: now}).SetupWithManager(mgr); err != nil {
-		return nil, err
+	// A grant's requester and approver are verified at admission only: without the
+	// webhooks (and without --require-approval=false, which tests use), grants are not
+	// activated here, as Enforce degrades to Audit without its approval.
+	if o.Webhooks.Enabled || !o.Enforce.RequireApproval {
+		if err := (&controllers.AccessGrantReconciler{Client: mgr.GetClient(), Reader: mgr.GetAPIReader(),
+			Recorder: mgr.GetEventRecorder("rbac-guardrails"), JournalNamespace: o.Enforce.JournalNamespace, Now: now}).SetupWithManager(mgr); err != nil {
+			return nil, err
+		}
+	} else {
+		log.Info("Warning: --enable-webhooks=false: AccessGrants are not activated here, since their requester and approver are verified at admission")
 	}
 	if o.Webhooks.Enabled {
 		webhook.Register(mgr, reg, webhook.Options{Exemptions: o.Webhooks.Exemptions(), Approvals: approvals,
