@@ -290,7 +290,8 @@ var _ = Describe("Enforce mode", func() {
 		Expect(err).NotTo(HaveOccurred())
 		bindGeneratedRoles("rbac-guardrails-operator")
 		stopManager()
-		DeferCleanup(func() { stopManager = startManager(cfg) })
+		// Stop the user's manager before the suite's comes back: two would both act.
+		DeferCleanup(func() { stopManager(); stopManager = startManager(cfg) })
 		stopManager = startManager(user.Config())
 
 		ns, rb := enforcedTeam(nil)
