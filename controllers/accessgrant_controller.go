@@ -8,6 +8,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -21,6 +22,7 @@ import (
 	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/drift"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/grants"
+	"github.com/rbac-guardrails/rbac-guardrails/internal/guardrails"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/revert"
 )
 
@@ -102,7 +104,7 @@ func (r *AccessGrantReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 		st.Bindings = nil
 	}
 	st.State, st.ObservedGeneration = plan.State, g.Generation
-	st.Subject = describeSubject(grants.SubjectOf(&g.Spec, g.Spec.Requester))
+	st.Subject = guardrails.DescribeSubject(grants.SubjectOf(&g.Spec, g.Spec.Requester))
 	if rule != nil {
 		st.Policy = rule.Name
 	}
@@ -112,7 +114,7 @@ func (r *AccessGrantReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	}
 	meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: v1alpha1.ConditionReady, Status: ready, Reason: string(plan.State),
 		Message: plan.Reason, ObservedGeneration: g.Generation})
-	if !equalStatus(&g.Status, st) {
+	if !equality.Semantic.DeepEqual(&g.Status, st) {
 		g.Status = *st
 		if err := r.Client.Status().Update(ctx, g); err != nil {
 			return ctrl.Result{}, err
@@ -156,12 +158,12 @@ func bindingsOf(g *v1alpha1.AccessGrant) []client.Object {
 	subject := grants.SubjectOf(&g.Spec, g.Spec.Requester)
 	ref := rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: string(g.Spec.Role.Kind), Name: g.Spec.Role.Name}
 	if len(g.Spec.Namespaces) == 0 {
-		return []client.Object{&rbacv1.ClusterRoleBinding{TypeMeta: metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "ClusterRoleBinding"},
+		return []client.Object{&rbacv1.ClusterRoleBinding{TypeMeta: metav1.TypeMeta{APIVersion: rbacv1.SchemeGroupVersion.String(), Kind: drift.KindClusterRoleBinding},
 			ObjectMeta: om(""), RoleRef: ref, Subjects: []rbacv1.Subject{subject}}}
 	}
 	var out []client.Object
 	for _, ns := range g.Spec.Namespaces {
-		out = append(out, &rbacv1.RoleBinding{TypeMeta: metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "RoleBinding"},
+		out = append(out, &rbacv1.RoleBinding{TypeMeta: metav1.TypeMeta{APIVersion: rbacv1.SchemeGroupVersion.String(), Kind: drift.KindRoleBinding},
 			ObjectMeta: om(ns), RoleRef: ref, Subjects: []rbacv1.Subject{subject}})
 	}
 	return out
@@ -228,30 +230,7 @@ func (r *AccessGrantReconciler) write(ctx context.Context, rb *v1alpha1.RoleBase
 	return err
 }
 
-func describeSubject(s rbacv1.Subject) string {
-	if s.Kind == rbacv1.ServiceAccountKind {
-		return "ServiceAccount " + s.Namespace + "/" + s.Name
-	}
-	return s.Kind + " " + s.Name
-}
-
 func refOf(obj client.Object) drift.ObjectRef {
 	ref, _ := drift.RefOf(obj)
 	return ref
-}
-
-func equalStatus(a, b *v1alpha1.AccessGrantStatus) bool {
-	return a.State == b.State && a.Subject == b.Subject && a.Policy == b.Policy && a.ObservedGeneration == b.ObservedGeneration &&
-		ptrTimeEqual(a.ActivatedAt, b.ActivatedAt) && ptrTimeEqual(a.ExpiresAt, b.ExpiresAt) && ptrTimeEqual(a.EndedAt, b.EndedAt) &&
-		slices.Equal(a.Bindings, b.Bindings) && conditionsEqual(a.Conditions, b.Conditions)
-}
-
-func ptrTimeEqual(a, b *metav1.Time) bool {
-	return a == nil && b == nil || a != nil && b != nil && a.Equal(b)
-}
-
-func conditionsEqual(a, b []metav1.Condition) bool {
-	return slices.EqualFunc(a, b, func(x, y metav1.Condition) bool {
-		return x.Type == y.Type && x.Status == y.Status && x.Reason == y.Reason && x.Message == y.Message && x.ObservedGeneration == y.ObservedGeneration
-	})
 }

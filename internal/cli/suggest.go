@@ -19,6 +19,7 @@ import (
 	"github.com/rbac-guardrails/rbac-guardrails/internal/audit"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/auditlog"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/drift"
+	"github.com/rbac-guardrails/rbac-guardrails/internal/guardrails"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/snapshot"
 )
 
@@ -278,7 +279,7 @@ func (t *tightened) header(events int, since string) string {
 			continue
 		}
 		used := drift.CompactRules(t.used[s])
-		fmt.Fprintf(&b, "#   %s used %s\n", subjectText(s), rulesText(used, 6))
+		fmt.Fprintf(&b, "#   %s used %s\n", guardrails.DescribeSubject(s), rulesText(used, 6))
 	}
 	roles := slices.SortedFunc(maps.Keys(t.removed), func(a, b drift.ObjectRef) int { return strings.Compare(a.String(), b.String()) })
 	for _, r := range roles {
@@ -288,13 +289,6 @@ func (t *tightened) header(events int, since string) string {
 		fmt.Fprintf(&b, "#   %s is left as it is\n", k)
 	}
 	return b.String()
-}
-
-func subjectText(s rbacv1.Subject) string {
-	if s.Kind == rbacv1.ServiceAccountKind {
-		return "ServiceAccount " + s.Namespace + "/" + s.Name
-	}
-	return s.Kind + " " + s.Name
 }
 
 // rulesText names up to max rules, kubectl-style.

@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/rbac-guardrails/rbac-guardrails/internal/guardrails"
+
 	rbacv1 "k8s.io/api/rbac/v1"
 
 	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
@@ -92,12 +94,7 @@ func describeSubjects(ss []rbacv1.Subject) string {
 	return strings.Join(parts, ", ")
 }
 
-func describeSubject(s rbacv1.Subject) string {
-	if s.Kind == rbacv1.ServiceAccountKind {
-		return "ServiceAccount " + s.Namespace + "/" + s.Name
-	}
-	return s.Kind + " " + s.Name
-}
+func describeSubject(s rbacv1.Subject) string { return guardrails.DescribeSubject(s) }
 
 // impliedGroups lists the groups every request of an authenticated subject carries:
 // all ServiceAccounts are in system:serviceaccounts and system:serviceaccounts:<ns>,

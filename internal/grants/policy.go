@@ -12,6 +12,7 @@ import (
 
 	"github.com/rbac-guardrails/rbac-guardrails/api/v1alpha1"
 	"github.com/rbac-guardrails/rbac-guardrails/internal/drift"
+	"github.com/rbac-guardrails/rbac-guardrails/internal/guardrails"
 )
 
 // Request is a grant as the policy judges it: the spec, and who asks.
@@ -88,7 +89,7 @@ func check(rule *v1alpha1.GrantPolicy, r Request) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("spec.subject: %s is not among its subjects (%s)%s", describe(sub), subjectList(rule.Subjects),
+	return fmt.Errorf("spec.subject: %s is not among its subjects (%s)%s", guardrails.DescribeSubject(sub), subjectList(rule.Subjects),
 		map[bool]string{true: ", nor is the requester in their groups", false: ""}[self])
 }
 
@@ -103,14 +104,7 @@ func roleList(rs []v1alpha1.RoleRef) string {
 func subjectList(ss []v1alpha1.Subject) string {
 	parts := make([]string, len(ss))
 	for i, s := range ss {
-		parts[i] = describe(s.RBAC())
+		parts[i] = guardrails.DescribeSubject(s.RBAC())
 	}
 	return strings.Join(parts, ", ")
-}
-
-func describe(s rbacv1.Subject) string {
-	if s.Kind == rbacv1.ServiceAccountKind {
-		return "ServiceAccount " + s.Namespace + "/" + s.Name
-	}
-	return s.Kind + " " + s.Name
 }

@@ -117,7 +117,7 @@ func boundText(a *Aggregation) string {
 	}
 	names := make([]string, 0, min(len(a.Subjects), shownSubjects))
 	for _, s := range a.Subjects[:min(len(a.Subjects), shownSubjects)] {
-		names = append(names, describe(s))
+		names = append(names, DescribeSubject(s))
 	}
 	more := ""
 	if n > len(names) {
@@ -126,7 +126,8 @@ func boundText(a *Aggregation) string {
 	return fmt.Sprintf(" (%d in scope: %s%s)", n, strings.Join(names, ", "), more)
 }
 
-func describe(s rbacv1.Subject) string {
+// DescribeSubject names a subject as messages do: "ServiceAccount ns/name", "User alice".
+func DescribeSubject(s rbacv1.Subject) string {
 	if s.Kind == rbacv1.ServiceAccountKind {
 		return "ServiceAccount " + s.Namespace + "/" + s.Name
 	}
